@@ -1,0 +1,69 @@
+"""Every variant is black-clean and ruff-clean, for any valid name."""
+
+import string
+import subprocess
+import sys
+
+import black
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tfk_scaffold.check import check
+from tfk_scaffold.errors import UserError
+from tfk_scaffold.generate import new_project
+from tfk_scaffold.render import render
+from tfk_scaffold.spec import STYLES, make_spec
+
+MODE = black.Mode(line_length=88, target_versions={black.TargetVersion.PY311})
+
+
+def assert_black_clean(files):
+    for file in files:
+        if file.is_python:
+            assert (
+                black.format_str(file.contents, mode=MODE) == file.contents
+            ), file.path
+
+
+def test_every_style_passes_black_and_ruff_with_no_finding(style, tmp_path):
+    spec = make_spec("demo-project", style)
+    new_project(spec, tmp_path, force=False, git=False)
+    project = tmp_path / "demo-project"
+    black_run = subprocess.run(
+        [sys.executable, "-m", "black", "--check", "--quiet", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert black_run.returncode == 0, black_run.stderr
+    ruff_run = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert ruff_run.returncode == 0, ruff_run.stdout
+
+
+names = st.one_of(
+    st.text(
+        alphabet=string.ascii_letters + string.digits + "-_", min_size=1, max_size=34
+    ),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=names, style=st.sampled_from(list(STYLES)))
+def test_any_name_gives_a_black_clean_project_or_a_clean_error(name, style):
+    try:
+        spec = make_spec(name, style)
+    except UserError as error:
+        assert str(error)
+        return
+    assert_black_clean(check(render(spec)))
+
+
+def test_the_shortest_and_longest_names_stay_black_clean(style):
+    for name in ("a", "b" * 32):
+        assert_black_clean(check(render(make_spec(name, style))))

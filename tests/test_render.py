@@ -1,0 +1,89 @@
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from tfk_scaffold.errors import TemplateBugError
+from tfk_scaffold.render import render
+from tfk_scaffold.spec import make_spec
+
+SHARED = {
+    ".github/workflows/ci.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    ".tfk.toml",
+    "README.md",
+    "config.toml",
+    "pyproject.toml",
+    "src/demo/__init__.py",
+    "src/demo/__main__.py",
+    "src/demo/cli.py",
+    "src/demo/config.py",
+    "src/demo/data.py",
+    "src/demo/errors.py",
+    "src/demo/export.py",
+    "src/demo/model.py",
+    "src/demo/predict.py",
+    "src/demo/runs.py",
+    "src/demo/train.py",
+    "tests/conftest.py",
+    "tests/test_commands.py",
+    "tests/test_config.py",
+    "tests/test_convergence.py",
+    "tests/test_data.py",
+    "tests/test_style.py",
+}
+
+
+def test_every_style_writes_the_same_layout(style):
+    paths = {str(file.path) for file in render(make_spec("demo", style))}
+    assert paths == SHARED
+
+
+def test_style_files_differ_only_where_the_styles_do():
+    rendered = {
+        style: {str(f.path): f.contents for f in render(make_spec("demo", style))}
+        for style in ("keras", "tf", "hybrid")
+    }
+    assert rendered["keras"]["src/demo/data.py"] == rendered["tf"]["src/demo/data.py"]
+    assert (
+        rendered["keras"]["src/demo/model.py"]
+        != rendered["hybrid"]["src/demo/model.py"]
+    )
+    assert "keras" not in "".join(
+        text.lower() for path, text in rendered["tf"].items() if path.startswith("src/")
+    )
+
+
+def test_the_record_holds_the_spec():
+    record = next(
+        f
+        for f in render(make_spec("my-model", "tf"))
+        if f.path == PurePosixPath(".tfk.toml")
+    )
+    assert 'name = "my-model"' in record.contents
+    assert 'package = "my_model"' in record.contents
+    assert 'style = "tf"' in record.contents
+
+
+def make_templates(root: Path, text: str) -> Path:
+    (root / "common").mkdir(parents=True)
+    (root / "hybrid").mkdir()
+    (root / "common" / "a.txt.j2").write_text(text)
+    return root
+
+
+def test_an_undefined_variable_fails_instead_of_rendering_empty(tmp_path):
+    root = make_templates(tmp_path, "hello {{ not_a_variable }}\n")
+    with pytest.raises(TemplateBugError, match="not_a_variable"):
+        render(make_spec("demo"), root)
+
+
+def test_a_style_file_replaces_the_common_one_and_the_package_token_is_replaced(
+    tmp_path,
+):
+    root = make_templates(tmp_path, "common\n")
+    (root / "hybrid" / "a.txt.j2").write_text("hybrid {{ package }}\n")
+    (root / "common" / "__package__").mkdir()
+    (root / "common" / "__package__" / "b.txt").write_text("plain\n")
+    files = {str(f.path): f.contents for f in render(make_spec("my-app"), root)}
+    assert files == {"a.txt": "hybrid my_app\n", "my_app/b.txt": "plain\n"}

@@ -1,0 +1,3 @@
+from tfk_scaffold.cli import main
+
+main()

@@ -1,0 +1,155 @@
+"""The `tfk` command: parse arguments, call one function, print its report.
+
+Nothing here imports TensorFlow, and rendering is imported only by the commands
+that need it, so `tfk --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+
+from tfk_scaffold import __version__
+from tfk_scaffold.errors import TfkError
+from tfk_scaffold.spec import DEFAULT_STYLE, DEFAULT_TASK, STYLES, TASKS
+
+ABOUT = "Bootstrap tested, runnable TensorFlow projects: keras, tf or hybrid style."
+
+app = typer.Typer(
+    help=ABOUT,
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """The one place where tfk errors become messages and exit codes."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except TfkError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted; nothing was written", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+STYLE_HELP = (
+    "keras | tf | hybrid (see `tfk styles`). Prompted for on a terminal, else hybrid."
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tfk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Bootstrap tested, runnable TensorFlow projects: keras, tf or hybrid style."""
+
+
+@app.command()
+@reports_errors
+def new(
+    name: Annotated[
+        str, typer.Argument(help="Project name, e.g. my-model (package: my_model).")
+    ],
+    style: Annotated[str | None, typer.Option("--style", "-s", help=STYLE_HELP)] = None,
+    task: Annotated[
+        str, typer.Option("--task", "-t", help="tabular (see `tfk styles`).")
+    ] = DEFAULT_TASK,
+    output_dir: Annotated[
+        Path,
+        typer.Option("--output-dir", "-o", help="Parent directory of the new project."),
+    ] = Path(),
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Write into an existing directory; replaced files are listed.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the files; write nothing.")
+    ] = False,
+    git: Annotated[
+        bool,
+        typer.Option("--git/--no-git", help="git init and commit the new project."),
+    ] = True,
+) -> None:
+    """Write a complete, runnable, tested TensorFlow project."""
+    from tfk_scaffold.generate import new_project, plan_project
+    from tfk_scaffold.spec import make_spec
+
+    spec = make_spec(name, style or _ask_style(), task)
+    if dry_run:
+        plan = plan_project(spec, output_dir, force=force)
+        typer.echo(f"would write {len(plan.files)} files into {plan.target}/:")
+        for file in plan.files:
+            mark = "  (replaces existing)" if str(file.path) in plan.overwrites else ""
+            typer.echo(f"  {file.path}{mark}")
+        return
+    report = new_project(spec, output_dir, force=force, git=git)
+    for path in report.overwritten:
+        typer.echo(f"replaced {report.target / path}")
+    typer.echo(
+        f"created {report.target}/ ({spec.style} style, {spec.task} task, "
+        f"{len(report.written)} files)"
+    )
+    if report.git_note:
+        typer.echo(report.git_note)
+    typer.echo(
+        f"\nnext:\n  cd {report.target}\n  pip install -e '.[test]'\n"
+        f"  python -m {spec.package} train\n  pytest"
+    )
+
+
+def _ask_style() -> str:
+    if not sys.stdin.isatty():
+        return DEFAULT_STYLE
+    for choice, description in STYLES.items():
+        typer.echo(f"  {choice:<7} {description}")
+    return typer.prompt("style", default=DEFAULT_STYLE, type=typer.Choice(list(STYLES)))
+
+
+@app.command()
+def styles() -> None:
+    """Show the styles and tasks, with an example for each."""
+    typer.echo("Styles (same task, same data, same results):")
+    for choice, description in STYLES.items():
+        typer.echo(
+            f"  {choice:<7} {description}\n          tfk new demo --style {choice}"
+        )
+    typer.echo("\nTasks:")
+    for choice, description in TASKS.items():
+        typer.echo(
+            f"  {choice:<9} {description}\n            tfk new demo --task {choice}"
+        )
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
