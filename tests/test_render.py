@@ -30,6 +30,8 @@ SHARED = {
     "tests/test_config.py",
     "tests/test_convergence.py",
     "tests/test_data.py",
+    "tests/test_debug.py",
+    "tests/test_resume.py",
     "tests/test_style.py",
 }
 
