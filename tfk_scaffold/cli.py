@@ -127,6 +127,40 @@ def new(
     )
 
 
+@app.command()
+@reports_errors
+def update(
+    path: Annotated[
+        Path, typer.Argument(help="The project to update (holds .tfk.toml).")
+    ] = Path(),
+    style: Annotated[
+        str | None, typer.Option("--style", "-s", help="Switch to this style.")
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option("--task", "-t", help="Switch to this task.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the diff; write nothing.")
+    ] = False,
+) -> None:
+    """Re-render with this tfk and merge into the project, keeping your edits.
+
+    Exit code 1 when a file needs its conflict markers resolved.
+    """
+    from tfk_scaffold.update import diff, plan_update, summary
+    from tfk_scaffold.write import update_in_place
+
+    plan = plan_update(path, style=style, task=task)
+    if dry_run:
+        typer.echo(diff(plan), nl=False)
+    else:
+        update_in_place(plan.project, plan.writes())
+    for line in summary(plan, dry_run=dry_run):
+        typer.echo(line)
+    if plan.conflicts:
+        raise typer.Exit(1)
+
+
 def _ask_style() -> str:
     if not sys.stdin.isatty():
         return DEFAULT_STYLE

@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -71,6 +72,39 @@ def write_project(
     if git and not fresh:
         git_note = "git: skipped, the directory already existed"
     return WriteReport(target, [f.path for f in files], overwritten, git_note)
+
+
+def update_in_place(project: Path, changes: dict[PurePosixPath, str | None]) -> None:
+    """Apply `tfk update`'s changes: each file replaced atomically (a temporary file
+    beside it, then one rename), `None` removes the file. Nothing else is touched."""
+    with _interrupts_raise():
+        for path, contents in changes.items():
+            if contents is None:
+                (project / path).unlink(missing_ok=True)
+            else:
+                replace_file(project / path, contents)
+
+
+def replace_file(path: Path, contents: str) -> None:
+    """Write `path` whole or not at all, keeping the mode of the file it replaces."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else _default_mode()
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.tfk-", dir=path.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(contents)
+        temporary.chmod(mode)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _existing_ancestor(path: Path) -> Path:
