@@ -104,7 +104,7 @@ def new(
     from tfk_scaffold.generate import new_project, plan_project
     from tfk_scaffold.spec import make_spec
 
-    spec = make_spec(name, style or _ask_style(), task)
+    spec = make_spec(name, _ask_style() if style is None else style, task)
     if dry_run:
         plan = plan_project(spec, output_dir, force=force)
         typer.echo(f"would write {len(plan.files)} files into {plan.target}/:")

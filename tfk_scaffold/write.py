@@ -33,6 +33,11 @@ class WriteReport:
 
 def check_destination(target: Path, *, force: bool) -> None:
     """Fail early, before rendering, on a destination tfk must not or cannot use."""
+    with _os_errors_reported(target):
+        _check_destination(target, force=force)
+
+
+def _check_destination(target: Path, *, force: bool) -> None:
     if target.exists() and not target.is_dir():
         raise UserError(
             f"{target} exists and is a file; choose another name or --output-dir"
@@ -44,10 +49,25 @@ def check_destination(target: Path, *, force: bool) -> None:
             "write into it (tfk lists the files it replaces and deletes none)"
         )
     parent = _existing_ancestor(target)
+    if not parent.is_dir():
+        raise UserError(
+            f"cannot create {target}: {parent} is a file, not a directory; "
+            "choose another --output-dir"
+        )
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError(
             f"cannot write into {parent}: permission denied; choose --output-dir"
         )
+
+
+@contextlib.contextmanager
+def _os_errors_reported(path: Path) -> Iterator[None]:
+    """A full disk or a too-long path is the user's to fix, not a tfk bug."""
+    try:
+        yield
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise UserError(f"cannot write {path}: {reason}") from None
 
 
 def would_overwrite(files: list[File], target: Path) -> list[PurePosixPath]:
@@ -58,6 +78,11 @@ def write_project(
     files: list[File], target: Path, *, force: bool, git: bool
 ) -> WriteReport:
     check_destination(target, force=force)
+    with _os_errors_reported(target):
+        return _write_project(files, target, git=git)
+
+
+def _write_project(files: list[File], target: Path, *, git: bool) -> WriteReport:
     target.parent.mkdir(parents=True, exist_ok=True)
     overwritten = would_overwrite(files, target)
     with _interrupts_raise(), _staging_directory(target.parent, target.name) as staging:
@@ -77,7 +102,7 @@ def write_project(
 def update_in_place(project: Path, changes: dict[PurePosixPath, str | None]) -> None:
     """Apply `tfk update`'s changes: each file replaced atomically (a temporary file
     beside it, then one rename), `None` removes the file. Nothing else is touched."""
-    with _interrupts_raise():
+    with _interrupts_raise(), _os_errors_reported(project):
         for path, contents in changes.items():
             if contents is None:
                 (project / path).unlink(missing_ok=True)
