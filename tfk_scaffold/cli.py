@@ -10,7 +10,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Literal, ParamSpec, TypeVar
 
 import typer
 
@@ -166,7 +166,9 @@ def _ask_style() -> str:
         return DEFAULT_STYLE
     for choice, description in STYLES.items():
         typer.echo(f"  {choice:<7} {description}")
-    return typer.prompt("style", default=DEFAULT_STYLE, type=typer.Choice(list(STYLES)))
+    # typer >= 0.29 validates a Literal and asks again on anything else.
+    choices = Literal[tuple(STYLES)]  # type: ignore[valid-type]
+    return typer.prompt("style", default=DEFAULT_STYLE, type=choices)
 
 
 @app.command()
