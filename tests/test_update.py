@@ -129,6 +129,27 @@ def test_files_new_in_the_template_are_added_and_dropped_ones_removed(
     assert {"added NEWS.md", "removed .gitignore"} <= set(lines)
 
 
+def test_a_file_the_user_and_the_template_both_add_is_an_add_add_conflict(
+    project, tmp_path
+):
+    (project / "NEWS.md").write_text("mine\n")
+    root = newer_templates(tmp_path, {"common/NEWS.md.j2": "tfk's\n"})
+    lines = update(project, root)
+    assert (project / "NEWS.md").read_text() == (
+        "<<<<<<< yours\nmine\n=======\ntfk's\n>>>>>>> tfk\n"
+    )
+    assert "conflict NEWS.md" in lines
+
+
+def test_the_record_is_written_last_so_an_interrupted_update_can_rerun(
+    project, tmp_path
+):
+    root = newer_templates(tmp_path, {"common/NEWS.md.j2": "news\n"})
+    writes = plan_update(project, templates=root, style="tf").writes()
+    assert list(writes)[-1] == PurePosixPath(".tfk.toml")
+    assert len(writes) > 2
+
+
 def test_a_dropped_file_the_user_edited_is_kept(project, tmp_path):
     (project / ".gitignore").write_text("mine\n")
     root = newer_templates(tmp_path, {"common/.gitignore.j2": None})
@@ -174,7 +195,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(project):
     assert result.exit_code == 0, result.output
     assert "--- a/.tfk.toml\n+++ b/.tfk.toml\n" in result.output
     assert '-style = "hybrid"\n+style = "tf"\n' in result.output
-    assert "would be updated src/demo/model.py" in result.output
+    assert "would update src/demo/model.py" in result.output
     assert snapshot(project) == before
 
 

@@ -107,3 +107,37 @@ def test_git_gets_one_first_commit_holding_every_file(tmp_path):
         ["git", "ls-files"], cwd=tmp_path / "demo", capture_output=True, text=True
     )
     assert listed.stdout.split() == ["a.txt", "src/b.py"]
+
+
+def test_replace_file_keeps_the_mode_and_leaves_no_temporary_file(tmp_path):
+    script = tmp_path / "run.sh"
+    script.write_text("old\n")
+    script.chmod(0o755)
+    write.replace_file(script, "new\r\n")
+    assert script.read_bytes() == b"new\r\n"
+    assert script.stat().st_mode & 0o777 == 0o755
+    assert [p.name for p in tmp_path.iterdir()] == ["run.sh"]
+
+
+def test_an_interrupted_replace_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    target = tmp_path / "a.txt"
+    target.write_text("old\n")
+
+    def interrupted(source, destination):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(write.Path, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write.replace_file(target, "new\n")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_update_in_place_writes_and_removes_only_what_it_is_given(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine\n")
+    (tmp_path / "old.txt").write_text("old\n")
+    write.update_in_place(
+        tmp_path,
+        {PurePosixPath("old.txt"): None, PurePosixPath("new/b.txt"): "b\n"},
+    )
+    assert tree(tmp_path) == {"keep.txt": "mine\n", "new/b.txt": "b\n"}

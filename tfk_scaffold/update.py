@@ -38,6 +38,13 @@ RECORD = PurePosixPath(".tfk.toml")
 # Where a release keeps the templates of the releases before it, one folder each.
 RELEASED = "_released"
 YOURS, TFK = "yours", "tfk"
+# How `summary` words a change when `--dry-run` only says what would happen.
+WOULD = {
+    "updated": "would update",
+    "added": "would add",
+    "removed": "would remove",
+    "conflict": "would conflict",
+}
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,10 @@ class UpdatePlan:
         return [change.path for change in self.changes if change.kind == "conflict"]
 
     def writes(self) -> dict[PurePosixPath, str | None]:
-        return {change.path: change.new for change in self.changes}
+        """Path -> new text (None: remove), the record last: an interrupted update
+        keeps the old record, so the next run still merges against the old base."""
+        ordered = sorted(self.changes, key=lambda change: change.path == RECORD)
+        return {change.path: change.new for change in ordered}
 
 
 def read_record(project: Path) -> ProjectSpec:
@@ -200,9 +210,13 @@ def merge(path: PurePosixPath, ours: str, base: str, theirs: str) -> tuple[str, 
             name = Path(scratch) / label
             name.write_bytes(text.encode("utf-8"))
             names.append(str(name))
+        labels = ["-L", YOURS, "-L", "base", "-L", TFK]
         result = subprocess.run(
-            [git, "merge-file", "-p", "-L", YOURS, "-L", "base", "-L", TFK, *names],
+            # the plain two-sided markers, whatever the user's merge.conflictStyle
+            [git, "-c", "merge.conflictStyle=merge", "merge-file", "-p", *labels]
+            + names,
             capture_output=True,
+            cwd=scratch,
         )
     if result.returncode > 127:  # git: negative on error, else the conflict count
         reason = result.stderr.decode("utf-8", "replace").strip()
@@ -227,8 +241,10 @@ def diff(plan: UpdatePlan) -> str:
 
 def summary(plan: UpdatePlan, *, dry_run: bool) -> list[str]:
     """What happened (or would), one line a file, then one line overall."""
-    prefix = "would be " if dry_run else ""
-    lines = [f"{prefix}{change.kind} {change.path}" for change in plan.changes]
+    lines = [
+        f"{WOULD[change.kind] if dry_run else change.kind} {change.path}"
+        for change in plan.changes
+    ]
     lines += [f"kept {path}: {reason}" for path, reason in plan.kept]
     target = f"{plan.project}/ ({plan.new.style} style, tfk {plan.new.tfk_version})"
     if not plan.changes:
