@@ -78,6 +78,26 @@ def test_a_failure_at_any_write_step_leaves_nothing_behind(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_missing_parents_are_created_by_the_same_one_rename(tmp_path, monkeypatch):
+    target = tmp_path / "new" / "deeper" / "demo"
+    real_write = write._write_file
+
+    def interrupted(path, contents):
+        real_write(path, contents)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(write, "_write_file", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_project(FILES, target, force=False, git=False)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(write, "_write_file", real_write)
+    write_project(FILES, target, force=False, git=False)
+    assert tree(tmp_path) == {
+        "new/deeper/demo/a.txt": "a\n",
+        "new/deeper/demo/src/b.py": "b = 1\n",
+    }
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
 def test_an_unwritable_parent_is_reported(tmp_path):
     parent = tmp_path / "locked"

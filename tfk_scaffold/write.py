@@ -83,15 +83,17 @@ def write_project(
 
 
 def _write_project(files: list[File], target: Path, *, git: bool) -> WriteReport:
-    target.parent.mkdir(parents=True, exist_ok=True)
     overwritten = would_overwrite(files, target)
-    with _interrupts_raise(), _staging_directory(target.parent, target.name) as staging:
+    fresh = not target.exists() or not any(target.iterdir())
+    # The one rename creates `top`, so missing parents of the target appear with it.
+    top = _topmost_missing(target) if fresh else target
+    with _interrupts_raise(), _staging_directory(top.parent, target.name) as staging:
+        root = staging / target.relative_to(top)
         for file in files:
-            _write_file(staging / file.path, file.contents)
-        fresh = not target.exists() or not any(target.iterdir())
-        git_note = _git_commit(staging, target.name) if git and fresh else ""
+            _write_file(root / file.path, file.contents)
+        git_note = _git_commit(root, target.name) if git and fresh else ""
         if fresh:
-            staging.replace(target)
+            staging.replace(top)
         else:
             _merge_into(staging, target, files)
     if git and not fresh:
@@ -130,6 +132,13 @@ def _default_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+def _topmost_missing(path: Path) -> Path:
+    """`path` if it exists, else its highest ancestor that does not exist yet."""
+    while not path.parent.exists() and path.parent != path.parent.parent:
+        path = path.parent
+    return path
 
 
 def _existing_ancestor(path: Path) -> Path:
