@@ -67,6 +67,8 @@ def test_a_bad_name_is_one_line_exit_1_and_writes_nothing(tmp_path, name, messag
     [
         (["--style", "pytorch"], "unknown style 'pytorch'; choose one of: keras"),
         (["--style", ""], "unknown style ''"),
+        (["--style", "{{ name }}"], "unknown style '{{ name }}'"),
+        (["--task", "{% if 1 %}"], "unknown task '{% if 1 %}'"),
         (["--task", "audio"], "unknown task 'audio'; choose one of: tabular"),
         (["--task", "image"], "task 'image' is planned but not available"),
     ],
