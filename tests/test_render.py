@@ -24,12 +24,14 @@ SHARED = {
     "src/demo/model.py",
     "src/demo/predict.py",
     "src/demo/runs.py",
+    "src/demo/serve.py",
     "src/demo/train.py",
     "tests/conftest.py",
     "tests/test_commands.py",
     "tests/test_config.py",
     "tests/test_convergence.py",
     "tests/test_data.py",
+    "tests/test_serve.py",
     "tests/test_style.py",
 }
 
