@@ -122,7 +122,7 @@ def new(
     if report.git_note:
         typer.echo(report.git_note)
     typer.echo(
-        f"\nnext:\n  cd {report.target}\n  pip install -e '.[test]'\n"
+        f"\nnext:\n  cd {report.target}\n  pip install -e '.[cpu,test]'\n"
         f"  python -m {spec.package} train\n  pytest"
     )
 
