@@ -20,6 +20,7 @@ train without it).
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import os
@@ -54,7 +55,7 @@ def main() -> None:
             data.split_mask(config.data.num_samples, "train", config).sum()
         )
         if args.mode == "style":
-            result.update(run_style(package, config, args.style))
+            result.update(run_style(package, config, args.style, args.whatif))
         elif args.mode == "plain":
             result.update(run_plain(data, config))
         elif args.mode == "data":
@@ -72,21 +73,36 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-keras", action="store_true")
+    parser.add_argument(
+        "--whatif",
+        action="append",
+        default=[],
+        choices=sorted(WHATIFS),
+        help="train with a benchmark-side change (the templates stay as they are)",
+    )
     parser.add_argument("--out", required=True)
     return parser.parse_args()
 
 
 class EpochClock:
-    """Start and end of the training phase of each epoch, and the first step."""
+    """Start and end of the training phase of each epoch, and the first step.
+
+    Wall time and this process's CPU time (all threads) are both recorded: on a
+    shared machine wall time grows with other processes' load, CPU time much less.
+    """
 
     def __init__(self) -> None:
         self.train_called = 0.0
         self.first_step = 0.0
-        self.starts: list[float] = []
-        self.ends: list[float] = []
+        self.starts: list[tuple[float, float]] = []
+        self.ends: list[tuple[float, float]] = []
+
+    @staticmethod
+    def now() -> tuple[float, float]:
+        return time.perf_counter(), time.process_time()
 
     def epoch_started(self) -> None:
-        self.starts.append(time.perf_counter())
+        self.starts.append(self.now())
 
     def step_done(self) -> None:
         if not self.first_step:
@@ -95,16 +111,20 @@ class EpochClock:
     def training_done(self) -> None:
         """End of this epoch's training phase, before validation."""
         if len(self.ends) < len(self.starts):
-            self.ends.append(time.perf_counter())
+            self.ends.append(self.now())
 
     def report(self) -> dict:
+        pairs = list(zip(self.starts, self.ends, strict=True))
         # Epoch wall time: from one epoch's start to the next one's, so it holds
         # validation, checkpoints, summaries and callbacks as well as training.
-        walls = [b - a for a, b in zip(self.starts, self.starts[1:], strict=False)]
+        walls = [
+            b[0] - a[0] for a, b in zip(self.starts, self.starts[1:], strict=False)
+        ]
         return {
             "first_step_s": self.first_step - self.train_called,
             "first_step_since_process_s": self.first_step - STARTED,
-            "train_phase_s": [e - s for s, e in zip(self.starts, self.ends, strict=True)],
+            "train_phase_s": [end[0] - start[0] for start, end in pairs],
+            "train_phase_cpu_s": [end[1] - start[1] for start, end in pairs],
             "epoch_wall_s": walls,
         }
 
@@ -128,8 +148,11 @@ def keras_callback(clock: EpochClock):
     return Timing()
 
 
-def run_style(package: str, config, style: str) -> dict:
+def run_style(package: str, config, style: str, whatifs: list[str]) -> dict:
     train = importlib.import_module(f"{package}.train")
+    data = importlib.import_module(f"{package}.data")
+    for whatif in whatifs:
+        WHATIFS[whatif](train, data)
     clock = EpochClock()
     if style == "tf":
         make_train_steps = train.make_train_steps
@@ -196,14 +219,93 @@ def run_plain(data, config) -> dict:
 
 
 def run_data(data, config, epochs: int) -> dict:
-    dataset = data.make_dataset("train", config)
-    seconds = []
-    for _ in range(epochs):
-        started = time.perf_counter()
-        for _batch in dataset:
-            pass
-        seconds.append(time.perf_counter() - started)
-    return {"epoch_s": seconds}
+    import tensorflow as tf
+
+    def count(total, batch):
+        return total + tf.shape(batch[1])[0]
+
+    result = {}
+    for name, make in (
+        ("generated", data.make_dataset),
+        ("vectorized", functools.partial(vectorized_dataset, data)),
+    ):
+        dataset = make("train", config)
+        for how in ("python", "graph"):
+            seconds = []
+            for _ in range(epochs):
+                started = time.perf_counter()
+                if how == "python":
+                    for _batch in dataset:
+                        pass
+                else:
+                    int(dataset.reduce(tf.constant(0), count))
+                seconds.append(time.perf_counter() - started)
+            result[f"{name}_{how}_epoch_s"] = seconds
+    return result
+
+
+# --- What-ifs: benchmark-side changes, measured to back a recommendation ----------
+
+
+def vectorized_dataset(data, split, config, *, batch_size=None, repeat=False):
+    """The synthetic-data pipeline shuffling row indices and gathering whole
+    batches, instead of shuffling and batching 100-float rows one by one."""
+    import tensorflow as tf
+
+    mask = data.split_mask(config.data.num_samples, split, config)
+    features, labels = data.synthetic_arrays(config)
+    features, labels = tf.constant(features[mask]), tf.constant(labels[mask])
+    indices = tf.data.Dataset.range(int(mask.sum()))
+    if split == "train":
+        indices = indices.shuffle(
+            int(mask.sum()), seed=config.seed, reshuffle_each_iteration=True
+        )
+    if repeat:
+        indices = indices.repeat()
+    return (
+        indices.batch(batch_size or config.train.batch_size)
+        .map(
+            lambda rows: (tf.gather(features, rows), tf.gather(labels, rows)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def use_vectorized_data(train, data) -> None:
+    train.make_dataset = functools.partial(vectorized_dataset, data)
+
+
+def no_determinism(train, data) -> None:
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism = lambda: None
+
+
+def no_histograms(train, data) -> None:
+    """TensorBoard scalars only: no weight histograms written every epoch."""
+    import keras
+
+    make_callbacks = train.make_callbacks
+
+    def callbacks(run_dir):
+        return [
+            (
+                keras.callbacks.TensorBoard(log_dir=str(run_dir), histogram_freq=0)
+                if isinstance(callback, keras.callbacks.TensorBoard)
+                else callback
+            )
+            for callback in make_callbacks(run_dir)
+        ]
+
+    train.make_callbacks = callbacks
+
+
+WHATIFS = {
+    "vectorized-data": use_vectorized_data,
+    "no-determinism": no_determinism,
+    "no-histograms": no_histograms,
+}
 
 
 def matmul_peak(repeats: int) -> dict:
@@ -222,13 +324,14 @@ def matmul_peak(repeats: int) -> dict:
         return x
 
     chain(a).numpy()  # trace and warm up
-    seconds = []
+    seconds, cpu_seconds = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         chain(a).numpy()
         seconds.append(time.perf_counter() - started)
+        cpu_seconds.append(time.process_time() - cpu_started)
     flops = 2 * 256 * 512 * 512 * iterations
-    return {"flops_per_call": flops, "seconds": seconds}
+    return {"flops_per_call": flops, "seconds": seconds, "cpu_seconds": cpu_seconds}
 
 
 if __name__ == "__main__":
