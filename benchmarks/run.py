@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument(
         "--whatif",
         action="store_true",
-        help="also train " + ", ".join(WHATIF_LOOPS) + " (slower: ~2 min more)",
+        help="also train " + ", ".join(WHATIF_LOOPS) + " (~3 min more)",
     )
     parser.add_argument(
         "--save",
