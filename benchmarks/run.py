@@ -3,8 +3,10 @@ training loops against plain `keras.Model.fit`.
 
     python benchmarks/run.py            # everything, ~4-6 min on 2 cores
     python benchmarks/run.py --quick    # fewer runs and a smaller wide config, ~2 min
-    python benchmarks/run.py --only tool        # or: train
+    python benchmarks/run.py --only tool        # or: train, serve
     python benchmarks/run.py --save     # also rewrite the table in benchmarks/README.md
+
+With --only and --save, the other parts are kept from benchmarks/latest.json.
 
 Run it with the Python that has tfk and TensorFlow installed (`pip install -e
 '.[test]'`). cookiecutter and copier go into benchmarks/.venv, created on first
@@ -18,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -51,6 +55,7 @@ class Plan:
     new_runs: int
     small_rounds: int
     wide_rounds: int
+    serve_rounds: int
     small: tuple[str, ...]
     wide: tuple[str, ...]
 
@@ -60,6 +65,7 @@ FULL = Plan(
     new_runs=5,
     small_rounds=2,
     wide_rounds=2,
+    serve_rounds=3,
     # The default config exactly as generated (10 epochs, batch 64, [64, 64]).
     small=(),
     wide=(
@@ -74,6 +80,7 @@ QUICK = Plan(
     new_runs=3,
     small_rounds=1,
     wide_rounds=1,
+    serve_rounds=1,
     small=("train.epochs=4",),
     wide=(
         "data.num_samples=60000",
@@ -87,7 +94,9 @@ QUICK = Plan(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter runs")
-    parser.add_argument("--only", choices=["tool", "train"], help="one part only")
+    parser.add_argument(
+        "--only", choices=["tool", "train", "serve"], help="one part only"
+    )
     parser.add_argument(
         "--whatif",
         action="store_true",
@@ -110,7 +119,13 @@ def main() -> None:
         if args.only in (None, "train"):
             loops = LOOPS + (WHATIF_LOOPS if args.whatif else ())
             results["train"] = bench_train(work, plan, loops)
+        if args.only in (None, "serve"):
+            results["serve"] = bench_serve(work, plan)
     results["total_s"] = time.perf_counter() - started
+    if args.save and args.only and (HERE / "latest.json").is_file():
+        # One part re-measured: keep the others (and their header) as they were.
+        previous = json.loads((HERE / "latest.json").read_text())
+        results = {**previous, args.only: results[args.only]}
     report = render(results)
     print(report)
     if args.save:
@@ -418,6 +433,195 @@ def run_loop(work: Path, projects: Path, loop: str, overrides) -> dict:
     return run_measured([*command, "--out", str(cwd / "result.json")], cwd, 300)
 
 
+# --- Serving ----------------------------------------------------------------------
+
+FEATURES = 100  # the generated project's default data.num_features
+SERVE_CONNECTIONS = 4
+SERVE_WARMUP_S, SERVE_DURATION_S = 1.0, 5.0
+
+
+def bench_serve(work: Path, plan: Plan) -> dict:
+    """Train and export a tf-style project, serve it on 127.0.0.1, and load it
+    with keep-alive clients (processes, then threads) and direct calls, round by
+    round. The server is always stopped at the end."""
+    tfk, package = tfk_command(), "benchserve"
+    subprocess.run(
+        [tfk, "new", package, "--style", "tf", "--no-git", "-o", str(work / "serve")],
+        check=True,
+        capture_output=True,
+    )
+    project = work / "serve" / package
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(project / "src"),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    python = [sys.executable, "-m", package]
+    for step in (["train", "--set", "train.epochs=1"], ["export"]):
+        subprocess.run(
+            [*python, *step], cwd=project, env=env, check=True, capture_output=True
+        )
+    export = max(
+        (p for p in (project / "export").iterdir() if p.name.isdigit()),
+        key=lambda p: int(p.name),
+    )
+    log = work / "serve.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [*python, "serve", "--host", "127.0.0.1", "--port", "0"],
+            cwd=project,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    runs: dict[str, list[dict]] = {"processes": [], "threads": [], "direct": []}
+    try:
+        url = wait_for_server(server, log, timeout=120)
+        predict = f"{url}:predict"
+        print(f"  serving on {url}", flush=True)
+        for round_number in range(plan.serve_rounds):
+            for variant in rotate(list(runs), round_number):
+                print(
+                    f"  serve round {round_number + 1}/{plan.serve_rounds}: {variant}",
+                    flush=True,
+                )
+                load = os.getloadavg()[0]
+                cpu = process_cpu_s(server.pid)
+                if variant == "direct":
+                    result = run_clients(work, ["direct", "--export", str(export)], 1)
+                else:
+                    per = 1 if variant == "processes" else SERVE_CONNECTIONS
+                    count = SERVE_CONNECTIONS // per
+                    command = ["client", "--url", predict, "--connections", str(per)]
+                    result = run_clients(work, command, count)
+                    result["server_cpu_s"] = process_cpu_s(server.pid) - cpu
+                result["loadavg"] = [load, os.getloadavg()[0]]
+                runs[variant].append(result)
+    finally:
+        stop_server(server)
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "connections": SERVE_CONNECTIONS,
+        "warmup_s": SERVE_WARMUP_S,
+        "duration_s": SERVE_DURATION_S,
+        "runs": runs,
+    }
+
+
+def wait_for_server(server: subprocess.Popen, log: Path, timeout: float) -> str:
+    """The model URL from the server's start-up line, once it answers a GET."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    deadline = time.monotonic() + timeout
+    url = None
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"serve exited ({server.returncode}):\n{tail}")
+        if url is None:
+            found = re.search(r" on (http://\S+) ", log.read_text(errors="replace"))
+            url = found and found[1]
+        if url:
+            parts = urlsplit(url)
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, 5)
+            try:
+                connection.request("GET", parts.path)
+                if connection.getresponse().status == 200:
+                    return url
+            except OSError:
+                pass
+            finally:
+                connection.close()
+        time.sleep(0.2)
+    raise RuntimeError(f"serve not ready after {timeout:.0f} s")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Ctrl-C (the server's own way out), then kill if it lingers."""
+    if server.poll() is None:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_clients(work: Path, mode_args: list[str], count: int) -> dict:
+    """`count` worker processes started together; their results pooled."""
+    start = time.time() + 1.0 + 0.2 * count  # all of them begin at the same moment
+    timing = [
+        "--start",
+        str(start),
+        "--warmup",
+        str(SERVE_WARMUP_S),
+        "--duration",
+        str(SERVE_DURATION_S),
+    ]
+    processes = []
+    for _ in range(count):
+        cwd = Path(tempfile.mkdtemp(prefix=f"{mode_args[0]}-", dir=work))
+        out = cwd / "result.json"
+        log = (cwd / "worker.log").open("wb")
+        command = [sys.executable, str(WORKER), *mode_args, *timing, "--out", str(out)]
+        processes.append(
+            (subprocess.Popen(command, cwd=cwd, stdout=log, stderr=log), out, log)
+        )
+    latencies, errors, sent = [], 0, 0
+    limit = time.monotonic() + 120 + SERVE_WARMUP_S + SERVE_DURATION_S
+    for process, out, log in processes:
+        try:
+            process.wait(max(1.0, limit - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        if process.returncode != 0 or not out.is_file():
+            tail = Path(log.name).read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{mode_args[0]} worker failed:\n{tail}")
+        result = json.loads(out.read_text())
+        latencies += result["latencies_s"]
+        errors += result.get("errors", 0)
+        sent += result.get("sent", len(result["latencies_s"]))
+    return {"latencies_s": latencies, "errors": errors, "sent": sent}
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile: the smallest value with q% of values at or below."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def summarize_serving(serve: dict) -> dict:
+    out = {}
+    for variant, runs in serve["runs"].items():
+        rates = [len(run["latencies_s"]) / serve["duration_s"] for run in runs]
+        row = {
+            "rate": stat(rates),
+            "p50_ms": stat([1e3 * percentile(r["latencies_s"], 50) for r in runs]),
+            "p99_ms": stat([1e3 * percentile(r["latencies_s"], 99) for r in runs]),
+            "errors": sum(run["errors"] for run in runs if "errors" in run),
+            "load": [
+                min(run["loadavg"][0] for run in runs),
+                max(run["loadavg"][1] for run in runs),
+            ],
+        }
+        if all("server_cpu_s" in run for run in runs):
+            row["server_cpu_ms"] = stat(
+                [1e3 * r["server_cpu_s"] / r["sent"] for r in runs]
+            )
+        out[variant] = row
+    return out
+
+
 # --- Reporting ------------------------------------------------------------------
 
 
@@ -559,13 +763,18 @@ def render(results: dict) -> str:
         lines += render_tool(results["tool"], targets)
     if "train" in results:
         lines += render_train(results["train"], targets)
+    if "serve" in results:
+        lines += render_serve(results["serve"], targets)
+    else:
+        lines += [
+            "### Serving",
+            "",
+            "| benchmark | result |",
+            "| --- | --- |",
+            "| serve | not measured yet |",
+            "",
+        ]
     lines += [
-        "### Serving",
-        "",
-        "| benchmark | result |",
-        "| --- | --- |",
-        "| serve | not measured yet |",
-        "",
         "### Targets",
         "",
         "| target | measured | met |",
@@ -728,6 +937,72 @@ def render_train(train: dict, targets: list) -> list[str]:
             "(forward, weight gradients, input gradients after the first layer).",
             "",
         ]
+    return lines
+
+
+SERVE_TARGET_RPS, SERVE_TARGET_P99_MS = 1400, 10.0
+
+
+def render_serve(serve: dict, targets: list) -> list[str]:
+    s = summarize_serving(serve)
+    lines = [
+        "### Serving",
+        "",
+        f"Measured {serve['date']}. `python -m PKG serve --port 0` (tf-style project, "
+        "1 epoch, exported) in its own process; clients send single-instance "
+        f"`:predict` requests ({FEATURES} floats) on {serve['connections']} "
+        "keep-alive `http.client` connections, either one process per connection "
+        "or one process with a thread per connection; "
+        f"{serve['warmup_s']:.0f} s untimed warm-up, then {serve['duration_s']:.0f} s "
+        "timed, per round. Direct: `tf.saved_model.load` + "
+        '`signatures["serving_default"]` on one instance in a loop, one process, '
+        "same windows, no HTTP. Rates, p50 and p99 are per round, shown as median "
+        "(min-max, n rounds); server CPU: the server process's user+system time "
+        "over every request it answered in the round, warm-up included.",
+        "",
+        "| benchmark | requests/s | p50 (ms) | p99 (ms) | server CPU (ms/request) "
+        "| errors | load average |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    labels = {
+        "processes": f"serve, {serve['connections']} client processes",
+        "threads": f"serve, 1 client process x {serve['connections']} threads",
+        "direct": "direct signature call (calls/s)",
+    }
+    for variant, label in labels.items():
+        row = s[variant]
+        cpu = fmt(row["server_cpu_ms"], 2) if row.get("server_cpu_ms") else "-"
+        lines.append(
+            f"| {label} | {fmt(row['rate'], 0)} | {fmt(row['p50_ms'], 2)} | "
+            f"{fmt(row['p99_ms'], 2)} | {cpu} | {row['errors']} | "
+            f"{row['load'][0]:.1f}-{row['load'][1]:.1f} |"
+        )
+    best = max(("processes", "threads"), key=lambda v: s[v]["rate"]["median"])
+    lines += [
+        "",
+        f"More requests/s with client {best}: "
+        f"{s['processes']['rate']['median']:,.0f} (processes) vs "
+        f"{s['threads']['rate']['median']:,.0f} (threads). The server answers "
+        f"{s['processes']['rate']['median'] / s['direct']['rate']['median']:.0%} "
+        "of the direct call rate.",
+        "",
+    ]
+    row = s["processes"]
+    rate, p99 = row["rate"]["median"], row["p99_ms"]["median"]
+    targets.append(
+        (
+            f"serve >= {SERVE_TARGET_RPS:,} requests/s (4 client processes)",
+            f"{rate:,.0f} (load {row['load'][0]:.1f}-{row['load'][1]:.1f})",
+            rate >= SERVE_TARGET_RPS,
+        )
+    )
+    targets.append(
+        (
+            f"serve p99 <= {SERVE_TARGET_P99_MS:.0f} ms (4 client processes)",
+            f"{p99:.2f} ms",
+            p99 <= SERVE_TARGET_P99_MS,
+        )
+    )
     return lines
 
 

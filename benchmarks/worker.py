@@ -12,6 +12,12 @@ MODE is one of:
           no callbacks), on the same `make_dataset` batches.
   data    the generated `make_dataset("train", config)` alone, iterated.
   matmul  the layer-shaped matmul peak: [256, 512] x [512, 512] in a tf.function.
+  client  HTTP load on a running `serve`: --connections keep-alive connections
+          (one thread each, http.client), single-instance predict requests from
+          --start (a time.time() shared by all clients) for --warmup s untimed,
+          then --duration s timed; no TensorFlow import.
+  direct  the exported model's `signatures["serving_default"]` called on one
+          instance in a loop, same --warmup and --duration; no HTTP.
 
 Pass --no-keras to block Keras before TensorFlow is imported (the tf style must
 train without it).
@@ -34,6 +40,9 @@ STARTED = time.perf_counter()
 
 def main() -> None:
     args = parse_args()
+    if args.mode == "client":  # before TensorFlow: a client needs none of it
+        Path(args.out).write_text(json.dumps(http_client(args)))
+        return
     if args.no_keras:
         sys.modules["keras"] = None  # the tf style must not need Keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -44,6 +53,8 @@ def main() -> None:
     result = {"mode": args.mode, "import_s": imported - STARTED}
     if args.mode == "matmul":
         result.update(matmul_peak(args.repeats))
+    elif args.mode == "direct":
+        result.update(direct_calls(args))
     else:
         sys.path.insert(0, str(Path(args.project) / "src"))
         package = args.package
@@ -65,7 +76,9 @@ def main() -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["style", "plain", "data", "matmul"])
+    parser.add_argument(
+        "mode", choices=["style", "plain", "data", "matmul", "client", "direct"]
+    )
     parser.add_argument("--project", default="")
     parser.add_argument("--package", default="")
     parser.add_argument("--style", default="")
@@ -80,6 +93,12 @@ def parse_args() -> argparse.Namespace:
         choices=sorted(WHATIFS),
         help="train with a benchmark-side change (the templates stay as they are)",
     )
+    parser.add_argument("--url", default="", help="client: the predict URL")
+    parser.add_argument("--export", default="", help="direct: an export/<N> dir")
+    parser.add_argument("--connections", type=int, default=1)
+    parser.add_argument("--start", type=float, default=0.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--out", required=True)
     return parser.parse_args()
 
@@ -332,6 +351,91 @@ def matmul_peak(repeats: int) -> dict:
         cpu_seconds.append(time.process_time() - cpu_started)
     flops = 2 * 256 * 512 * 512 * iterations
     return {"flops_per_call": flops, "seconds": seconds, "cpu_seconds": cpu_seconds}
+
+
+# --- Serving: HTTP clients and direct signature calls -----------------------------
+
+FEATURES = 100
+# A hard cap per connection, whatever the duration: ~20x the target rate for 5 s.
+MAX_REQUESTS = 30_000
+
+
+def http_client(args: argparse.Namespace) -> dict:
+    """Keep-alive predict requests on --connections threads; per-request latency."""
+    import http.client
+    import random
+    import threading
+    from urllib.parse import urlsplit
+
+    url = urlsplit(args.url)
+    rng = random.Random(0)
+    row = [round(rng.uniform(-1, 1), 6) for _ in range(FEATURES)]
+    body = json.dumps({"instances": [row]}).encode()
+    headers = {"Content-Type": "application/json"}
+    start = args.start or time.time()
+    warm_until, stop_at = start + args.warmup, start + args.warmup + args.duration
+    latencies: list[list[float]] = [[] for _ in range(args.connections)]
+    errors = [0] * args.connections
+    sent = [0] * args.connections  # warm-up included: what the server answered
+
+    def one(index: int) -> None:
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        timed = latencies[index]
+        time.sleep(max(0.0, start - time.time()))
+        try:
+            while sent[index] < MAX_REQUESTS:
+                now = time.time()
+                if now >= stop_at:
+                    break
+                began = time.perf_counter()
+                connection.request("POST", url.path, body, headers)
+                response = connection.getresponse()
+                payload = response.read()
+                took = time.perf_counter() - began
+                sent[index] += 1
+                if response.status != 200 or b"predictions" not in payload:
+                    errors[index] += 1
+                elif now >= warm_until:
+                    timed.append(took)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(args.connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "mode": "client",
+        "latencies_s": [x for part in latencies for x in part],
+        "errors": sum(errors),
+        "sent": sum(sent),
+        "duration_s": args.duration,
+    }
+
+
+def direct_calls(args: argparse.Namespace) -> dict:
+    """`signatures["serving_default"]` on one instance, as the server calls it."""
+    import numpy as np
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(args.export)
+    function = loaded.signatures["serving_default"]
+    (name,) = function.structured_input_signature[1]
+    rng = np.random.default_rng(0)
+    row = rng.uniform(-1, 1, size=(1, FEATURES)).astype(np.float32)
+    start = time.time()
+    warm_until, stop_at = start + args.warmup, start + args.warmup + args.duration
+    latencies: list[float] = []
+    while time.time() < stop_at and len(latencies) < 20 * MAX_REQUESTS:
+        now = time.time()
+        began = time.perf_counter()
+        for value in function(**{name: tf.constant(row)}).values():
+            value.numpy()  # what the server does before writing JSON
+        took = time.perf_counter() - began
+        if now >= warm_until:
+            latencies.append(took)
+    return {"latencies_s": latencies, "duration_s": args.duration}
 
 
 if __name__ == "__main__":
