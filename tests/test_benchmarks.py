@@ -54,3 +54,43 @@ def test_templates_mirror_the_reference_tree(bench, tmp_path: Path) -> None:
     assert (
         "{% raw %}python: ${{ matrix.python }}" in (copier_root / "ci.yml").read_text()
     )
+
+
+def test_percentile_is_nearest_rank(bench) -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert bench.percentile(values, 50) == 50.0
+    assert bench.percentile(values, 99) == 99.0
+    assert bench.percentile([3.0, 1.0, 2.0], 99) == 3.0
+    assert bench.percentile([5.0], 1) == 5.0
+
+
+def test_serving_summary_and_targets(bench) -> None:
+    def run(count: int, millis: float, **extra) -> dict:
+        return {
+            "latencies_s": [millis / 1e3] * count,
+            "errors": 0,
+            "sent": count,
+            "loadavg": [1.0, 2.0],
+            **extra,
+        }
+
+    serve = {
+        "date": "today",
+        "connections": 4,
+        "warmup_s": 1.0,
+        "duration_s": 5.0,
+        "runs": {
+            "processes": [run(10_000, 2.0, server_cpu_s=4.0)],
+            "threads": [run(5_000, 4.0, server_cpu_s=2.0)],
+            "direct": [run(20_000, 0.1)],
+        },
+    }
+    summary = bench.summarize_serving(serve)
+    assert summary["processes"]["rate"]["median"] == 2_000
+    assert summary["processes"]["p99_ms"]["median"] == 2.0
+    assert summary["processes"]["server_cpu_ms"]["median"] == 0.4
+    assert "server_cpu_ms" not in summary["direct"]
+    targets: list = []
+    text = "\n".join(bench.render_serve(serve, targets))
+    assert "More requests/s with client processes" in text
+    assert [ok for _, _, ok in targets] == [True, True]
