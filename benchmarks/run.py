@@ -590,7 +590,15 @@ def run_clients(work: Path, mode_args: list[str], count: int) -> dict:
         latencies += result["latencies_s"]
         errors += result.get("errors", 0)
         sent += result.get("sent", len(result["latencies_s"]))
-    return {"latencies_s": latencies, "errors": errors, "sent": sent}
+    # The pooled latencies are reduced here: latest.json keeps no raw samples.
+    return {
+        "timed": len(latencies),
+        "p50_s": percentile(latencies, 50),
+        "p99_s": percentile(latencies, 99),
+        "max_s": max(latencies),
+        "errors": errors,
+        "sent": sent,
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -603,11 +611,11 @@ def percentile(values: list[float], q: float) -> float:
 def summarize_serving(serve: dict) -> dict:
     out = {}
     for variant, runs in serve["runs"].items():
-        rates = [len(run["latencies_s"]) / serve["duration_s"] for run in runs]
+        rates = [run["timed"] / serve["duration_s"] for run in runs]
         row = {
             "rate": stat(rates),
-            "p50_ms": stat([1e3 * percentile(r["latencies_s"], 50) for r in runs]),
-            "p99_ms": stat([1e3 * percentile(r["latencies_s"], 99) for r in runs]),
+            "p50_ms": stat([1e3 * run["p50_s"] for run in runs]),
+            "p99_ms": stat([1e3 * run["p99_s"] for run in runs]),
             "errors": sum(run["errors"] for run in runs if "errors" in run),
             "load": [
                 min(run["loadavg"][0] for run in runs),
