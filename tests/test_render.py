@@ -19,6 +19,7 @@ SHARED = {
     "src/demo/cli.py",
     "src/demo/config.py",
     "src/demo/data.py",
+    "src/demo/distribute.py",
     "src/demo/errors.py",
     "src/demo/export.py",
     "src/demo/model.py",
