@@ -11,6 +11,7 @@ SHARED = {
     ".gitignore",
     ".pre-commit-config.yaml",
     ".tfk.toml",
+    "deploy/kubernetes.json",
     "README.md",
     "config.toml",
     "pyproject.toml",
@@ -22,6 +23,7 @@ SHARED = {
     "src/demo/distribute.py",
     "src/demo/errors.py",
     "src/demo/export.py",
+    "src/demo/launch.py",
     "src/demo/model.py",
     "src/demo/predict.py",
     "src/demo/runs.py",
@@ -31,6 +33,7 @@ SHARED = {
     "tests/test_config.py",
     "tests/test_convergence.py",
     "tests/test_data.py",
+    "tests/test_distribute.py",
     "tests/test_style.py",
 }
 
