@@ -11,6 +11,7 @@ SHARED = {
     ".gitignore",
     ".pre-commit-config.yaml",
     ".tfk.toml",
+    "deploy/kubernetes.json",
     "README.md",
     "config.toml",
     "pyproject.toml",
@@ -19,8 +20,10 @@ SHARED = {
     "src/demo/cli.py",
     "src/demo/config.py",
     "src/demo/data.py",
+    "src/demo/distribute.py",
     "src/demo/errors.py",
     "src/demo/export.py",
+    "src/demo/launch.py",
     "src/demo/model.py",
     "src/demo/predict.py",
     "src/demo/runs.py",
@@ -34,6 +37,7 @@ SHARED = {
     "tests/test_debug.py",
     "tests/test_resume.py",
     "tests/test_serve.py",
+    "tests/test_distribute.py",
     "tests/test_style.py",
 }
 
