@@ -21,7 +21,7 @@ TASKS: dict[str, str] = {
     "sequence": "Classify sequences with a recurrent network.",
     "image": "Classify images with a small CNN.",
 }
-AVAILABLE_TASKS = ("tabular",)
+AVAILABLE_TASKS = ("tabular", "sequence", "image")
 DEFAULT_STYLE = "hybrid"
 DEFAULT_TASK = "tabular"
 MAX_NAME_LENGTH = 32
