@@ -3,11 +3,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from typer.testing import CliRunner
 
-from tfk_scaffold import __version__
+from tfk_scaffold import __version__, cli
 from tfk_scaffold.cli import app
+from tfk_scaffold.spec import STYLES
 
 runner = CliRunner()
 
@@ -42,6 +44,35 @@ def test_without_a_terminal_the_style_defaults_to_hybrid(tmp_path):
         "class Classifier(keras.Model)"
         in (tmp_path / "demo/src/demo/model.py").read_text()
     )
+
+
+def test_on_a_terminal_new_shows_the_styles_and_asks_for_one(tmp_path, monkeypatch):
+    # CliRunner swaps sys.stdin during invoke, so stand in for the module cli sees.
+    terminal = SimpleNamespace(stdin=SimpleNamespace(isatty=lambda: True))
+    monkeypatch.setattr(cli, "sys", terminal)
+    result = runner.invoke(
+        app, ["new", "demo", "-o", str(tmp_path), "--no-git"], input="pytorch\ntf\n"
+    )
+    assert result.exit_code == 0, result.output
+    for style, description in STYLES.items():
+        assert f"  {style:<7} {description}\n" in result.output
+    assert "style (keras, tf, hybrid) [hybrid]:" in result.output
+    assert "'pytorch' is not one of" in result.output  # asked again
+    assert "(tf style" in result.output
+
+
+def test_off_a_terminal_new_never_waits_for_input(tmp_path):
+    with (
+        (tmp_path / "out").open("w") as out,
+        subprocess.Popen(
+            [sys.executable, "-m", "tfk_scaffold", "new", "demo", "--no-git"],
+            cwd=tmp_path,
+            stdin=subprocess.PIPE,  # open and silent: a prompt would block forever
+            stdout=out,
+        ) as process,
+    ):
+        assert process.wait(timeout=60) == 0
+    assert "hybrid style" in (tmp_path / "out").read_text()
 
 
 def test_dry_run_lists_the_files_and_writes_nothing(tmp_path):

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import black
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,10 +26,11 @@ def assert_black_clean(files):
             ), file.path
 
 
-def test_every_style_passes_black_and_ruff_with_no_finding(style, tmp_path):
-    spec = make_spec("demo-project", style)
+@pytest.mark.parametrize("name", ["demo-project", "a", "b" * 32])
+def test_every_style_passes_black_and_ruff_with_no_finding(style, name, tmp_path):
+    spec = make_spec(name, style)
     new_project(spec, tmp_path, force=False, git=False)
-    project = tmp_path / "demo-project"
+    project = tmp_path / name
     black_run = subprocess.run(
         [sys.executable, "-m", "black", "--check", "--quiet", "."],
         cwd=project,

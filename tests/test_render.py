@@ -24,6 +24,7 @@ SHARED = {
     "src/demo/model.py",
     "src/demo/predict.py",
     "src/demo/runs.py",
+    "src/demo/serve.py",
     "src/demo/train.py",
     "tests/conftest.py",
     "tests/test_commands.py",
@@ -32,6 +33,7 @@ SHARED = {
     "tests/test_data.py",
     "tests/test_debug.py",
     "tests/test_resume.py",
+    "tests/test_serve.py",
     "tests/test_style.py",
 }
 

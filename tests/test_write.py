@@ -78,6 +78,26 @@ def test_a_failure_at_any_write_step_leaves_nothing_behind(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_missing_parents_are_created_by_the_same_one_rename(tmp_path, monkeypatch):
+    target = tmp_path / "new" / "deeper" / "demo"
+    real_write = write._write_file
+
+    def interrupted(path, contents):
+        real_write(path, contents)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(write, "_write_file", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_project(FILES, target, force=False, git=False)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(write, "_write_file", real_write)
+    write_project(FILES, target, force=False, git=False)
+    assert tree(tmp_path) == {
+        "new/deeper/demo/a.txt": "a\n",
+        "new/deeper/demo/src/b.py": "b = 1\n",
+    }
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
 def test_an_unwritable_parent_is_reported(tmp_path):
     parent = tmp_path / "locked"
@@ -107,3 +127,37 @@ def test_git_gets_one_first_commit_holding_every_file(tmp_path):
         ["git", "ls-files"], cwd=tmp_path / "demo", capture_output=True, text=True
     )
     assert listed.stdout.split() == ["a.txt", "src/b.py"]
+
+
+def test_replace_file_keeps_the_mode_and_leaves_no_temporary_file(tmp_path):
+    script = tmp_path / "run.sh"
+    script.write_text("old\n")
+    script.chmod(0o755)
+    write.replace_file(script, "new\r\n")
+    assert script.read_bytes() == b"new\r\n"
+    assert script.stat().st_mode & 0o777 == 0o755
+    assert [p.name for p in tmp_path.iterdir()] == ["run.sh"]
+
+
+def test_an_interrupted_replace_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    target = tmp_path / "a.txt"
+    target.write_text("old\n")
+
+    def interrupted(source, destination):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(write.Path, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write.replace_file(target, "new\n")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_update_in_place_writes_and_removes_only_what_it_is_given(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine\n")
+    (tmp_path / "old.txt").write_text("old\n")
+    write.update_in_place(
+        tmp_path,
+        {PurePosixPath("old.txt"): None, PurePosixPath("new/b.txt"): "b\n"},
+    )
+    assert tree(tmp_path) == {"keep.txt": "mine\n", "new/b.txt": "b\n"}

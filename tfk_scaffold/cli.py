@@ -10,7 +10,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Literal, ParamSpec, TypeVar
 
 import typer
 
@@ -104,7 +104,7 @@ def new(
     from tfk_scaffold.generate import new_project, plan_project
     from tfk_scaffold.spec import make_spec
 
-    spec = make_spec(name, style or _ask_style(), task)
+    spec = make_spec(name, _ask_style() if style is None else style, task)
     if dry_run:
         plan = plan_project(spec, output_dir, force=force)
         typer.echo(f"would write {len(plan.files)} files into {plan.target}/:")
@@ -122,9 +122,43 @@ def new(
     if report.git_note:
         typer.echo(report.git_note)
     typer.echo(
-        f"\nnext:\n  cd {report.target}\n  pip install -e '.[test]'\n"
+        f"\nnext:\n  cd {report.target}\n  pip install -e '.[cpu,test]'\n"
         f"  python -m {spec.package} train\n  pytest"
     )
+
+
+@app.command()
+@reports_errors
+def update(
+    path: Annotated[
+        Path, typer.Argument(help="The project to update (holds .tfk.toml).")
+    ] = Path(),
+    style: Annotated[
+        str | None, typer.Option("--style", "-s", help="Switch to this style.")
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option("--task", "-t", help="Switch to this task.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the diff; write nothing.")
+    ] = False,
+) -> None:
+    """Re-render with this tfk and merge into the project, keeping your edits.
+
+    Exit code 1 when a file needs its conflict markers resolved.
+    """
+    from tfk_scaffold.update import diff, plan_update, summary
+    from tfk_scaffold.write import update_in_place
+
+    plan = plan_update(path, style=style, task=task)
+    if dry_run:
+        typer.echo(diff(plan), nl=False)
+    else:
+        update_in_place(plan.project, plan.writes())
+    for line in summary(plan, dry_run=dry_run):
+        typer.echo(line)
+    if plan.conflicts:
+        raise typer.Exit(1)
 
 
 def _ask_style() -> str:
@@ -132,7 +166,9 @@ def _ask_style() -> str:
         return DEFAULT_STYLE
     for choice, description in STYLES.items():
         typer.echo(f"  {choice:<7} {description}")
-    return typer.prompt("style", default=DEFAULT_STYLE, type=typer.Choice(list(STYLES)))
+    # typer >= 0.29 validates a Literal and asks again on anything else.
+    choices = Literal[tuple(STYLES)]  # type: ignore[valid-type]
+    return typer.prompt("style", default=DEFAULT_STYLE, type=choices)
 
 
 @app.command()

@@ -25,11 +25,16 @@ class Plan:
     overwrites: list[str]
 
 
+def build(spec: ProjectSpec, templates: Path | None = None) -> list[File]:
+    """Render and check: exactly the files `tfk new` writes for `spec`."""
+    return check(render(spec, templates))
+
+
 def plan_project(spec: ProjectSpec, parent: Path, *, force: bool) -> Plan:
     """Everything but the writing: what `--dry-run` shows."""
     target = parent / spec.name
     check_destination(target, force=force)
-    files = check(render(spec))
+    files = build(spec)
     overwrites = [str(path) for path in would_overwrite(files, target)]
     return Plan(spec, target, files, overwrites)
 

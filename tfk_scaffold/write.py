@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -32,6 +33,11 @@ class WriteReport:
 
 def check_destination(target: Path, *, force: bool) -> None:
     """Fail early, before rendering, on a destination tfk must not or cannot use."""
+    with _os_errors_reported(target):
+        _check_destination(target, force=force)
+
+
+def _check_destination(target: Path, *, force: bool) -> None:
     if target.exists() and not target.is_dir():
         raise UserError(
             f"{target} exists and is a file; choose another name or --output-dir"
@@ -43,10 +49,25 @@ def check_destination(target: Path, *, force: bool) -> None:
             "write into it (tfk lists the files it replaces and deletes none)"
         )
     parent = _existing_ancestor(target)
+    if not parent.is_dir():
+        raise UserError(
+            f"cannot create {target}: {parent} is a file, not a directory; "
+            "choose another --output-dir"
+        )
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError(
             f"cannot write into {parent}: permission denied; choose --output-dir"
         )
+
+
+@contextlib.contextmanager
+def _os_errors_reported(path: Path) -> Iterator[None]:
+    """A full disk or a too-long path is the user's to fix, not a tfk bug."""
+    try:
+        yield
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise UserError(f"cannot write {path}: {reason}") from None
 
 
 def would_overwrite(files: list[File], target: Path) -> list[PurePosixPath]:
@@ -57,20 +78,67 @@ def write_project(
     files: list[File], target: Path, *, force: bool, git: bool
 ) -> WriteReport:
     check_destination(target, force=force)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    with _os_errors_reported(target):
+        return _write_project(files, target, git=git)
+
+
+def _write_project(files: list[File], target: Path, *, git: bool) -> WriteReport:
     overwritten = would_overwrite(files, target)
-    with _interrupts_raise(), _staging_directory(target.parent, target.name) as staging:
+    fresh = not target.exists() or not any(target.iterdir())
+    # The one rename creates `top`, so missing parents of the target appear with it.
+    top = _topmost_missing(target) if fresh else target
+    with _interrupts_raise(), _staging_directory(top.parent, target.name) as staging:
+        root = staging / target.relative_to(top)
         for file in files:
-            _write_file(staging / file.path, file.contents)
-        fresh = not target.exists() or not any(target.iterdir())
-        git_note = _git_commit(staging, target.name) if git and fresh else ""
+            _write_file(root / file.path, file.contents)
+        git_note = _git_commit(root, target.name) if git and fresh else ""
         if fresh:
-            staging.replace(target)
+            staging.replace(top)
         else:
             _merge_into(staging, target, files)
     if git and not fresh:
         git_note = "git: skipped, the directory already existed"
     return WriteReport(target, [f.path for f in files], overwritten, git_note)
+
+
+def update_in_place(project: Path, changes: dict[PurePosixPath, str | None]) -> None:
+    """Apply `tfk update`'s changes: each file replaced atomically (a temporary file
+    beside it, then one rename), `None` removes the file. Nothing else is touched."""
+    with _interrupts_raise(), _os_errors_reported(project):
+        for path, contents in changes.items():
+            if contents is None:
+                (project / path).unlink(missing_ok=True)
+            else:
+                replace_file(project / path, contents)
+
+
+def replace_file(path: Path, contents: str) -> None:
+    """Write `path` whole or not at all, keeping the mode of the file it replaces."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else _default_mode()
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.tfk-", dir=path.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(contents)
+        temporary.chmod(mode)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _topmost_missing(path: Path) -> Path:
+    """`path` if it exists, else its highest ancestor that does not exist yet."""
+    while not path.parent.exists() and path.parent != path.parent.parent:
+        path = path.parent
+    return path
 
 
 def _existing_ancestor(path: Path) -> Path:
