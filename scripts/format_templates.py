@@ -7,12 +7,13 @@ Jinja blocks. Templates with blocks are only reported, to be fixed by hand.
 
 from __future__ import annotations
 
+import itertools
 import sys
 
 import black
 
 from tfk_scaffold.render import render, template_paths, templates_root
-from tfk_scaffold.spec import STYLES, make_spec
+from tfk_scaffold.spec import STYLES, TASKS, make_spec
 
 PLACEHOLDER = "zzpkg"
 
@@ -21,9 +22,9 @@ def main(check_only: bool) -> int:
     root = templates_root()
     mode = black.Mode(line_length=88, target_versions={black.TargetVersion.PY311})
     dirty = 0
-    for style in STYLES:
-        spec = make_spec(PLACEHOLDER, style)
-        names = template_paths(style, root)
+    for style, task in itertools.product(STYLES, TASKS):
+        spec = make_spec(PLACEHOLDER, style, task)
+        names = template_paths(style, task, root)
         for file in render(spec, root):
             if not file.is_python:
                 continue
@@ -33,7 +34,8 @@ def main(check_only: bool) -> int:
             template = root / names[_template_key(file.path, spec.package)]
             source = template.read_text()
             if check_only or "{%" in source or PLACEHOLDER in source:
-                print(f"not black-clean ({style}): {template.relative_to(root)}")
+                where = template.relative_to(root)
+                print(f"not black-clean ({style}, {task}): {where}")
                 dirty += 1
                 continue
             template.write_text(formatted.replace(PLACEHOLDER, "{{ package }}"))

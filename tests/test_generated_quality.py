@@ -13,7 +13,7 @@ from tfk_scaffold.check import check
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.generate import new_project
 from tfk_scaffold.render import render
-from tfk_scaffold.spec import STYLES, make_spec
+from tfk_scaffold.spec import STYLES, TASKS, make_spec
 
 MODE = black.Mode(line_length=88, target_versions={black.TargetVersion.PY311})
 
@@ -26,9 +26,12 @@ def assert_black_clean(files):
             ), file.path
 
 
+@pytest.mark.parametrize("task", list(TASKS))
 @pytest.mark.parametrize("name", ["demo-project", "a", "b" * 32])
-def test_every_style_passes_black_and_ruff_with_no_finding(style, name, tmp_path):
-    spec = make_spec(name, style)
+def test_every_variant_passes_black_and_ruff_with_no_finding(
+    style, task, name, tmp_path
+):
+    spec = make_spec(name, style, task)
     new_project(spec, tmp_path, force=False, git=False)
     project = tmp_path / name
     black_run = subprocess.run(
@@ -56,10 +59,12 @@ names = st.one_of(
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(name=names, style=st.sampled_from(list(STYLES)))
-def test_any_name_gives_a_black_clean_project_or_a_clean_error(name, style):
+@given(
+    name=names, style=st.sampled_from(list(STYLES)), task=st.sampled_from(list(TASKS))
+)
+def test_any_name_gives_a_black_clean_project_or_a_clean_error(name, style, task):
     try:
-        spec = make_spec(name, style)
+        spec = make_spec(name, style, task)
     except UserError as error:
         assert str(error)
         return

@@ -70,7 +70,6 @@ def test_a_bad_name_is_one_line_exit_1_and_writes_nothing(tmp_path, name, messag
         (["--style", "{{ name }}"], "unknown style '{{ name }}'"),
         (["--task", "{% if 1 %}"], "unknown task '{% if 1 %}'"),
         (["--task", "audio"], "unknown task 'audio'; choose one of: tabular"),
-        (["--task", "image"], "task 'image' is planned but not available"),
     ],
 )
 def test_an_unknown_choice_lists_the_choices(tmp_path, options, message):

@@ -4,7 +4,7 @@ import pytest
 
 from tfk_scaffold.errors import TemplateBugError
 from tfk_scaffold.render import render
-from tfk_scaffold.spec import make_spec
+from tfk_scaffold.spec import TASKS, make_spec
 
 SHARED = {
     ".github/workflows/ci.yml",
@@ -27,6 +27,7 @@ SHARED = {
     "src/demo/model.py",
     "src/demo/predict.py",
     "src/demo/runs.py",
+    "src/demo/sources.py",
     "src/demo/serve.py",
     "src/demo/train.py",
     "tests/conftest.py",
@@ -38,12 +39,14 @@ SHARED = {
     "tests/test_resume.py",
     "tests/test_serve.py",
     "tests/test_distribute.py",
+    "tests/test_sources.py",
     "tests/test_style.py",
 }
 
 
-def test_every_style_writes_the_same_layout(style):
-    paths = {str(file.path) for file in render(make_spec("demo", style))}
+@pytest.mark.parametrize("task", list(TASKS))
+def test_every_style_and_task_writes_the_same_layout(style, task):
+    paths = {str(file.path) for file in render(make_spec("demo", style, task))}
     assert paths == SHARED
 
 

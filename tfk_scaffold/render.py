@@ -1,9 +1,11 @@
 """Step 2 of the pipeline: a ProjectSpec -> the project's files, in memory only.
 
-Templates live in `templates/`: `common/` holds what every style shares and
-`<style>/` what one style does differently (a style file replaces the common file
-of the same path). A `__package__` path part becomes the package name and a
-trailing `.j2` is dropped.
+Templates live in `templates/`, in layers: `common/` holds what every variant
+shares, `<style>/` what one style does differently and `tasks/<task>/` what one
+task does differently; a later layer's file replaces an earlier one of the same
+path. `snippets/<task>/` holds task-specific pieces that style templates
+`{% include %}`, so a style's shared logic is written once for every task. A
+`__package__` path part becomes the package name and a trailing `.j2` is dropped.
 """
 
 from __future__ import annotations
@@ -39,11 +41,13 @@ def _environment(root: Path) -> jinja2.Environment:
     )
 
 
-def template_paths(style: str, root: Path | None = None) -> dict[PurePosixPath, str]:
-    """Output path (with the package token) -> template name, style files winning."""
+def template_paths(
+    style: str, task: str, root: Path | None = None
+) -> dict[PurePosixPath, str]:
+    """Output path (with the package token) -> template name, later layers winning."""
     root = root or templates_root()
     chosen: dict[PurePosixPath, str] = {}
-    for layer in ("common", style):
+    for layer in ("common", style, f"tasks/{task}"):
         base = root / layer
         for source in sorted(base.rglob("*")):
             if source.is_file() and "__pycache__" not in source.parts:
@@ -60,7 +64,7 @@ def render(spec: ProjectSpec, root: Path | None = None) -> list[File]:
     environment = _environment(root)
     context = {**spec.as_dict(), "styles": STYLES, "tasks": TASKS}
     files = []
-    for output, name in sorted(template_paths(spec.style, root).items()):
+    for output, name in sorted(template_paths(spec.style, spec.task, root).items()):
         path = PurePosixPath(str(output).replace(PACKAGE_TOKEN, spec.package))
         try:
             contents = environment.get_template(name).render(context)

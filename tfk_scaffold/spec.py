@@ -21,7 +21,6 @@ TASKS: dict[str, str] = {
     "sequence": "Classify sequences with a recurrent network.",
     "image": "Classify images with a small CNN.",
 }
-AVAILABLE_TASKS = ("tabular",)
 DEFAULT_STYLE = "hybrid"
 DEFAULT_TASK = "tabular"
 MAX_NAME_LENGTH = 32
@@ -103,11 +102,6 @@ def make_spec(
     _check_package(name, package)
     _check_choice("style", style, STYLES)
     _check_choice("task", task, TASKS)
-    if task not in AVAILABLE_TASKS:
-        raise UserError(
-            f"task {task!r} is planned but not available in tfk {__version__} yet; "
-            f"use --task {' or '.join(AVAILABLE_TASKS)}"
-        )
     return ProjectSpec(name=name, package=package, style=style, task=task)
 
 
