@@ -272,7 +272,7 @@ def vectorized_dataset(data, split, config, *, batch_size=None, repeat=False):
     import tensorflow as tf
 
     mask = data.split_mask(config.data.num_samples, split, config)
-    features, labels = data.synthetic_arrays(config)
+    features, labels = data.sources.synthetic_arrays(config)
     features, labels = tf.constant(features[mask]), tf.constant(labels[mask])
     indices = tf.data.Dataset.range(int(mask.sum()))
     if split == "train":
