@@ -10,8 +10,10 @@ MODE is one of:
   plain   the reference: the same network built with `keras.Sequential` and
           trained by `Model.fit` with default settings (no steps_per_execution,
           no callbacks), on the same `make_dataset` batches.
-  data    the generated `make_dataset("train", config)` alone, iterated.
-  matmul  the layer-shaped matmul peak: [256, 512] x [512, 512] in a tf.function.
+  data    the generated training stream, `make_dataset("train", repeat=True)`,
+          alone: one iterator, `steps_per_epoch` batches an epoch.
+  matmul  matmul peaks of the configured MLP's shapes: its widest layer's
+          product chained, and every product of a training step chained.
   client  HTTP load on a running `serve`: --connections keep-alive connections
           (one thread each, http.client), single-instance predict requests from
           --start (a time.time() shared by all clients) for --warmup s untimed,
@@ -26,7 +28,6 @@ train without it).
 from __future__ import annotations
 
 import argparse
-import functools
 import importlib
 import json
 import os
@@ -51,9 +52,7 @@ def main() -> None:
 
     imported = time.perf_counter()
     result = {"mode": args.mode, "import_s": imported - STARTED}
-    if args.mode == "matmul":
-        result.update(matmul_peak(args.repeats))
-    elif args.mode == "direct":
+    if args.mode == "direct":
         result.update(direct_calls(args))
     else:
         sys.path.insert(0, str(Path(args.project) / "src"))
@@ -65,7 +64,9 @@ def main() -> None:
         result["train_examples"] = int(
             data.split_mask(config.data.num_samples, "train", config).sum()
         )
-        if args.mode == "style":
+        if args.mode == "matmul":
+            result.update(matmul_peak(config, args.repeats))
+        elif args.mode == "style":
             result.update(run_style(package, config, args.style, args.whatif))
         elif args.mode == "plain":
             result.update(run_plain(data, config))
@@ -83,7 +84,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--package", default="")
     parser.add_argument("--style", default="")
     parser.add_argument("--set", action="append", default=[])
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument(
@@ -175,18 +176,20 @@ def run_style(package: str, config, style: str, whatifs: list[str]) -> dict:
     clock = EpochClock()
     if style == "tf":
         make_train_steps = train.make_train_steps
+        steps_per_epoch = data.steps_per_epoch(config)
 
         def timed_make_train_steps(*args, **kwargs):
             steps_fn = make_train_steps(*args, **kwargs)
+            done = [0]  # steps run so far
 
             def timed(batches, steps):
-                if len(clock.starts) == len(clock.ends):
+                if done[0] % steps_per_epoch == 0:
                     clock.epoch_started()
-                done = int(steps_fn(batches, steps))  # int() waits for the graph
+                steps_fn(batches, steps)  # returns once the graph call has run
+                done[0] += steps
                 clock.step_done()
-                if done == 0:
+                if done[0] % steps_per_epoch == 0:
                     clock.training_done()
-                return done
 
             return timed
 
@@ -209,7 +212,7 @@ def run_plain(data, config) -> dict:
     clock.train_called = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     info = data.describe(config)
-    train_data = data.make_dataset("train", config)
+    train_data = data.make_dataset("train", config, repeat=True)
     validation_data = data.make_dataset("validation", config)
     mean, variance = data.feature_statistics(config)
     layers = [
@@ -230,6 +233,7 @@ def run_plain(data, config) -> dict:
         train_data,
         validation_data=validation_data,
         epochs=config.train.epochs,
+        steps_per_epoch=data.steps_per_epoch(config),  # the same batches per epoch
         callbacks=[keras_callback(clock)],
         verbose=0,  # no progress bar: the reference pays for no printing
     )
@@ -238,61 +242,43 @@ def run_plain(data, config) -> dict:
 
 
 def run_data(data, config, epochs: int) -> dict:
+    """The training stream as the loops read it: one iterator over
+    `make_dataset("train", repeat=True)`, `steps_per_epoch` batches an epoch,
+    pulled by Python `next()` or by a traced tf.function running 32 steps per
+    call, as the training loops do (steps_per_execution)."""
     import tensorflow as tf
 
-    def count(total, batch):
-        return total + tf.shape(batch[1])[0]
+    steps = data.steps_per_epoch(config)
 
-    result = {}
-    for name, make in (
-        ("generated", data.make_dataset),
-        ("vectorized", functools.partial(vectorized_dataset, data)),
-    ):
-        dataset = make("train", config)
-        for how in ("python", "graph"):
-            seconds = []
-            for _ in range(epochs):
-                started = time.perf_counter()
-                if how == "python":
-                    for _batch in dataset:
-                        pass
-                else:
-                    int(dataset.reduce(tf.constant(0), count))
-                seconds.append(time.perf_counter() - started)
-            result[f"{name}_{how}_epoch_s"] = seconds
+    @tf.function
+    def pull(iterator, count: int) -> tf.Tensor:
+        examples = tf.constant(0)
+        for _ in tf.range(count):
+            examples += tf.shape(next(iterator)[1])[0]
+        return examples
+
+    def in_python(iterator) -> None:
+        for _ in range(steps):
+            next(iterator)
+
+    def in_graph(iterator) -> None:
+        for _ in range(steps // 32):
+            pull(iterator, 32)
+        pull(iterator, steps % 32)
+
+    result = {"steps_per_epoch": steps, "batch_size": config.train.batch_size}
+    for how, epoch in (("python", in_python), ("graph", in_graph)):
+        iterator = iter(data.make_dataset("train", config, repeat=True))
+        seconds = []
+        for _ in range(epochs):
+            started = time.perf_counter()
+            epoch(iterator)
+            seconds.append(time.perf_counter() - started)
+        result[f"stream_{how}_epoch_s"] = seconds
     return result
 
 
 # --- What-ifs: benchmark-side changes, measured to back a recommendation ----------
-
-
-def vectorized_dataset(data, split, config, *, batch_size=None, repeat=False):
-    """The synthetic-data pipeline shuffling row indices and gathering whole
-    batches, instead of shuffling and batching 100-float rows one by one."""
-    import tensorflow as tf
-
-    mask = data.split_mask(config.data.num_samples, split, config)
-    features, labels = data.sources.synthetic_arrays(config)
-    features, labels = tf.constant(features[mask]), tf.constant(labels[mask])
-    indices = tf.data.Dataset.range(int(mask.sum()))
-    if split == "train":
-        indices = indices.shuffle(
-            int(mask.sum()), seed=config.seed, reshuffle_each_iteration=True
-        )
-    if repeat:
-        indices = indices.repeat()
-    return (
-        indices.batch(batch_size or config.train.batch_size)
-        .map(
-            lambda rows: (tf.gather(features, rows), tf.gather(labels, rows)),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-        .prefetch(tf.data.AUTOTUNE)
-    )
-
-
-def use_vectorized_data(train, data) -> None:
-    train.make_dataset = functools.partial(vectorized_dataset, data)
 
 
 def no_determinism(train, data) -> None:
@@ -321,36 +307,83 @@ def no_histograms(train, data) -> None:
 
 
 WHATIFS = {
-    "vectorized-data": use_vectorized_data,
     "no-determinism": no_determinism,
     "no-histograms": no_histograms,
 }
 
 
-def matmul_peak(repeats: int) -> dict:
+def matmul_peak(config, repeats: int) -> dict:
+    """FLOP/s of two chains of matmuls, each in one tf.function: `layer`, the
+    widest hidden layer's product ([batch, width] x [width, width]) 200 times;
+    `step`, every product of a training step of the configured MLP (forward,
+    weight gradients, input gradients) 100 times."""
     import tensorflow as tf
 
-    a = tf.random.normal([256, 512])
-    b = tf.random.normal([512, 512]) / 512**0.5
-    iterations = 200
+    batch, width = config.train.batch_size, max(config.model.hidden_units)
+    widths = [config.data.num_features, *config.model.hidden_units]
+    widths.append(config.data.num_classes)
+    layer = tf.random.normal([width, width]) / width**0.5
+    kernels = [
+        tf.random.normal([fan_in, fan_out]) / fan_in**0.5
+        for fan_in, fan_out in zip(widths, widths[1:], strict=False)
+    ]
 
     @tf.function
-    def chain(x):
+    def layer_chain(x):
         # Each product feeds the next, so nothing can be hoisted out of the loop;
         # tanh keeps values bounded (0.1% of the work).
-        for _ in tf.range(iterations):
-            x = tf.tanh(tf.matmul(x, b))
+        for _ in tf.range(200):
+            x = tf.tanh(tf.matmul(x, layer))
         return x
 
-    chain(a).numpy()  # trace and warm up
-    seconds, cpu_seconds = [], []
-    for _ in range(repeats):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        chain(a).numpy()
-        seconds.append(time.perf_counter() - started)
-        cpu_seconds.append(time.process_time() - cpu_started)
-    flops = 2 * 256 * 512 * 512 * iterations
-    return {"flops_per_call": flops, "seconds": seconds, "cpu_seconds": cpu_seconds}
+    @tf.function
+    def step_chain(x):
+        for _ in tf.range(100):
+            activations = [x]
+            for kernel in kernels:
+                activations.append(tf.tanh(tf.matmul(activations[-1], kernel)))
+            error = activations[-1]
+            for index in reversed(range(len(kernels))):
+                gradient = tf.matmul(activations[index], error, transpose_a=True)
+                if index:  # no input gradient for the first layer
+                    error = tf.matmul(error, kernels[index], transpose_b=True)
+                    error += 1e-6 * tf.reduce_mean(gradient)
+            x = x + 1e-6 * tf.reduce_mean(error)  # the next step depends on this
+        return x
+
+    # Forward and weight-gradient products of every layer, input gradients of
+    # all layers but the first: as run.py's train_flops_per_example counts them.
+    macs = [
+        fan_in * fan_out for fan_in, fan_out in zip(widths, widths[1:], strict=False)
+    ]
+    step_flops = 2 * batch * (2 * sum(macs) + sum(macs[1:])) * 100
+    chains = {
+        "layer": (
+            layer_chain,
+            tf.random.normal([batch, width]),
+            2 * batch * width**2 * 200,
+        ),
+        "step": (
+            step_chain,
+            tf.random.normal([batch, widths[0]]),
+            step_flops,
+        ),
+    }
+    result = {}
+    for name, (chain, start, flops) in chains.items():
+        chain(start).numpy()  # trace and warm up
+        seconds, cpu_seconds = [], []
+        for _ in range(repeats):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            chain(start).numpy()
+            seconds.append(time.perf_counter() - started)
+            cpu_seconds.append(time.process_time() - cpu_started)
+        result[name] = {
+            "flops_per_call": flops,
+            "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
+        }
+    return result
 
 
 # --- Serving: HTTP clients and direct signature calls -----------------------------
