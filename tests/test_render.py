@@ -1,9 +1,10 @@
 from pathlib import Path, PurePosixPath
 
+import jinja2
 import pytest
 
 from tfk_scaffold.errors import TemplateBugError
-from tfk_scaffold.render import render
+from tfk_scaffold.render import _QuietBytecodeCache, render
 from tfk_scaffold.spec import TASKS, make_spec
 
 SHARED = {
@@ -99,3 +100,13 @@ def test_a_style_file_replaces_the_common_one_and_the_package_token_is_replaced(
     (root / "common" / "__package__" / "b.txt").write_text("plain\n")
     files = {str(f.path): f.contents for f in render(make_spec("my-app"), root)}
     assert files == {"a.txt": "hybrid my_app\n", "my_app/b.txt": "plain\n"}
+
+
+def test_a_template_cache_that_cannot_be_used_only_costs_time(tmp_path):
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    environment = jinja2.Environment(
+        loader=jinja2.DictLoader({"hello.j2": "hello {{ name }}"}),
+        bytecode_cache=_QuietBytecodeCache(str(not_a_directory)),
+    )
+    assert environment.get_template("hello.j2").render(name="tfk") == "hello tfk"

@@ -10,6 +10,7 @@ path. `snippets/<task>/` holds task-specific pieces that style templates
 
 from __future__ import annotations
 
+import contextlib
 from functools import cache
 from pathlib import Path, PurePosixPath
 
@@ -38,7 +39,31 @@ def _environment(root: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        bytecode_cache=_bytecode_cache(),
     )
+
+
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's own cache of compiled templates, in a private temp directory and
+    checked against each template's source; a cache that cannot be read or
+    written is only slower, never an error."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Parsing and compiling the templates is ~30 ms of a ~180 ms `tfk new`;
+    later runs load them compiled."""
+    try:
+        return _QuietBytecodeCache()
+    except (OSError, RuntimeError):  # no safe temp directory: compile each time
+        return None
 
 
 def template_paths(
