@@ -11,7 +11,10 @@ import sys
 import pytest
 
 CHILD = """
-import sys, time
+import signal, sys, time
+# Ctrl-C as a terminal delivers it, even if this test runs as a background job
+# (whose children start with SIGINT ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from tfk_scaffold import write
 from tfk_scaffold.cli import app
 
