@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from tfk_scaffold import write
 from tfk_scaffold.cli import app
-from tfk_scaffold.spec import RESERVED_NAMES, STYLES, TASKS
+from tfk_scaffold.spec import DEPENDENCY_MODULES, STYLES, TASKS
 
 runner = CliRunner()
 
@@ -42,7 +42,9 @@ BAD_NAMES = [
     ("Site", "shadows a module"),
     ("tensorflow", "shadows a module"),
     ("wrapt", "shadows a module"),
-    ("conftest", "shadows a module"),
+    ("conftest", "named like the project's test modules"),
+    ("test_data", "named like the project's test modules; try my-test_data"),
+    ("certifi", "shadows a module the project needs; try certifi-project"),
     ("a/b", "looks like a path"),
     ("../x", "looks like a path"),
     ("..", "looks like a path"),
@@ -153,7 +155,7 @@ def test_a_failed_write_is_a_clean_error_that_leaves_nothing(tmp_path, monkeypat
 NAMES = st.one_of(
     st.text(max_size=40),
     st.from_regex(r"[A-Za-z][A-Za-z0-9_.-]{0,36}", fullmatch=True),
-    st.sampled_from(sorted(RESERVED_NAMES)),
+    st.sampled_from(sorted(DEPENDENCY_MODULES)),
 )
 CHOICES = st.none() | st.sampled_from(["", "pytorch", *STYLES, *TASKS])
 

@@ -1,7 +1,11 @@
+import importlib.metadata
+import re
+
 import pytest
+from packaging.requirements import Requirement
 
 from tfk_scaffold.errors import UserError
-from tfk_scaffold.spec import make_spec, package_name
+from tfk_scaffold.spec import DEPENDENCY_MODULES, make_spec, package_name
 
 
 @pytest.mark.parametrize(
@@ -33,7 +37,16 @@ def test_defaults_are_hybrid_and_tabular():
         ("tensorflow", "shadows a module"),
         ("keras", "shadows a module"),
         ("numpy", "shadows a module"),
-        ("test", "shadows a module"),
+        ("test", "named like the project's test modules"),
+        ("certifi", "shadows a module.*try certifi-project"),
+        ("urllib3", "shadows a module"),
+        ("PIL", "shadows a module"),
+        ("Queue", "shadows a module"),
+        ("test_data", "named like the project's test modules; try my-test_data"),
+        ("test_config", "named like the project's test modules"),
+        ("test-serve", "named like the project's test modules; try my-test-serve"),
+        ("model_test", "named like the project's test modules"),
+        ("conftest", "named like the project's test modules"),
         ("json", "shadows a module"),
         ("x" * 33, "longer than 32 characters"),
     ],
@@ -56,3 +69,61 @@ def test_the_spec_is_frozen():
     spec = make_spec("demo")
     with pytest.raises(AttributeError):
         spec.style = "tf"
+
+
+def test_every_suggested_name_is_accepted():
+    for name in [
+        "certifi",
+        "test-serve",
+        "class",
+        "tensorboard_data_server",
+        "conftest",
+    ]:
+        with pytest.raises(UserError, match=r"; try (\S+)$") as raised:
+            make_spec(name)
+        suggestion = re.search(r"; try (\S+)$", str(raised.value))[1]
+        assert make_spec(suggestion).name == suggestion
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _installed_closure(roots: list[str]) -> set[str]:
+    """The distributions `roots` pull in, as installed here (extras not followed)."""
+    installed = {
+        _canonical(d.metadata["Name"]): d for d in importlib.metadata.distributions()
+    }
+    seen: set[str] = set()
+    todo = [_canonical(root) for root in roots]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in installed:
+            continue
+        seen.add(name)
+        for line in installed[name].requires or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(_canonical(requirement.name))
+    return {module for name in seen for module in _top_level(installed[name])}
+
+
+def _top_level(distribution: importlib.metadata.Distribution) -> set[str]:
+    listed = distribution.read_text("top_level.txt")
+    if listed:
+        return set(listed.split())
+    parts = (file.parts for file in distribution.files or [])
+    return {
+        part[0].removesuffix(".py")
+        for part in parts
+        if len(part) > 1 or part[0].endswith(".py")
+        if not part[0].endswith((".dist-info", ".data", ".libs")) and part[0] != ".."
+    } - {"__pycache__"}
+
+
+def test_no_module_the_generated_project_installs_can_be_shadowed():
+    # The tool's [test] extra installs what a generated project depends on.
+    modules = _installed_closure(["tensorflow-cpu", "tensorboard", "numpy", "pytest"])
+    assert "tensorflow" in modules and "certifi" in modules  # the closure was found
+    shadowed = {module.lower() for module in modules if module.isidentifier()}
+    assert shadowed - DEPENDENCY_MODULES == set()

@@ -25,52 +25,91 @@ DEFAULT_STYLE = "hybrid"
 DEFAULT_TASK = "tabular"
 MAX_NAME_LENGTH = 32
 
-# Names a project package must not take: importing them would shadow what it needs.
-RESERVED_NAMES = frozenset(
+# Import names a project package must not take: a package `src/NAME` on the path
+# would be imported instead of the real one. Kept a superset of the top-level
+# modules of every distribution the generated project installs (tensorflow-cpu,
+# tensorboard, numpy, pytest and their whole dependency trees; the dev and ray
+# extras' main ones); tests/test_spec.py recomputes the closure from the installed
+# packages and fails when a new dependency brings a name this list lacks. Compared
+# in lower case: on a case-insensitive file system `pil` shadows `PIL`.
+DEPENDENCY_MODULES = frozenset(
     {
         # the project's own dependencies and tools
         "tensorflow",
         "tensorboard",
+        "tensorboard_data_server",
         "keras",
         "numpy",
         "pytest",
+        "_pytest",
+        "py",
+        "iniconfig",
+        "pluggy",
+        "pygments",
         "ray",
         "black",
+        "blib2to3",
+        "click",
+        "mypy_extensions",
+        "pathspec",
+        "platformdirs",
+        "pytokens",
         "ruff",
         "pre_commit",
+        "cfgv",
+        "identify",
+        "nodeenv",
+        "virtualenv",
+        "distlib",
+        "filelock",
+        "yaml",
         "setuptools",
+        "pkg_resources",
+        "_distutils_hack",
+        "wheel",
         "pip",
-        # what TensorFlow, TensorBoard and Keras import when they load
+        # what TensorFlow, TensorBoard and Keras install and import
         "absl",
         "astunparse",
+        "certifi",
+        "charset_normalizer",
+        "clang",
         "flatbuffers",
         "gast",
         "google",
         "grpc",
         "h5py",
+        "idna",
         "markdown",
+        "markdown_it",
+        "markupsafe",
+        "mdurl",
         "ml_dtypes",
         "namex",
         "opt_einsum",
         "optree",
         "packaging",
+        "pasta",
+        "pil",
         "protobuf",
         "requests",
         "rich",
         "six",
         "termcolor",
         "typing_extensions",
+        "urllib3",
         "werkzeug",
         "wrapt",
-        # the project's own layout: pytest imports tests/conftest.py as `conftest`
-        "conftest",
-        "test",
-        "tests",
-        "src",
+        # tfk itself
         "tfk",
         "tfk_scaffold",
     }
 )
+# The project's own layout: pytest imports tests/test_x.py as a top-level module
+# `test_x` and tests/conftest.py as `conftest`, so a package named like any test
+# module, today's or a future one, would be shadowed by it or shadow it.
+LAYOUT_MODULES = frozenset({"conftest", "test", "tests", "src"})
+_TEST_MODULE = re.compile(r"test_.*|.*_test")
 _NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
@@ -132,13 +171,34 @@ def _check_name(name: str) -> None:
 def _check_package(name: str, package: str) -> None:
     if keyword.iskeyword(package) or keyword.issoftkeyword(package):
         raise UserError(
-            f"project name {name!r} is a Python keyword; try {name}-project"
+            f"project name {name!r} is a Python keyword; try {_alternative(name)}"
         )
-    if package in RESERVED_NAMES or package in sys.stdlib_module_names:
+    if _TEST_MODULE.fullmatch(package) or package in LAYOUT_MODULES:
+        raise UserError(
+            f"project name {name!r} would make a package {package!r} named like the "
+            f"project's test modules; try {_alternative(name)}"
+        )
+    if package in DEPENDENCY_MODULES or package in _STDLIB_MODULES:
         raise UserError(
             f"project name {name!r} would make a package {package!r} that shadows "
-            f"a module the project needs; try {name}-project"
+            f"a module the project needs; try {_alternative(name)}"
         )
+
+
+_STDLIB_MODULES = frozenset(module.lower() for module in sys.stdlib_module_names)
+
+
+def _alternative(name: str) -> str:
+    """A name close to `name` that passes every check (the first of two forms)."""
+    for candidate in (f"{name}-project", f"my-{name}"):
+        package = package_name(candidate)
+        if (
+            len(candidate) <= MAX_NAME_LENGTH
+            and not _TEST_MODULE.fullmatch(package)
+            and package not in LAYOUT_MODULES | DEPENDENCY_MODULES | _STDLIB_MODULES
+        ):
+            return candidate
+    return "my-project"
 
 
 def _check_choice(what: str, value: str, choices: dict[str, str]) -> None:
