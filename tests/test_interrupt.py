@@ -1,4 +1,6 @@
-"""Interrupting `tfk new` for real, with a signal from outside, leaves nothing.
+"""Interrupting `tfk new` for real, with a signal from outside, leaves nothing;
+`kill -9` leaves a staging directory that the next run removes; two runs at
+once never mix their files.
 
 The child slows `_write_file` down (patched in the child only, product code has
 no hook for it) so the signal lands while the staging directory is half full.
@@ -7,8 +9,15 @@ no hook for it) so the signal lands while the staging directory is half full.
 import signal
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from tfk_scaffold.cli import app
+from tfk_scaffold.generate import build
+from tfk_scaffold.spec import make_spec
 
 CHILD = """
 import signal, sys, time
@@ -31,20 +40,62 @@ app()
 """
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_during_writing_leaves_no_target_and_no_staging(tmp_path, signum):
-    with subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(tmp_path)],
+def slow_child(parent: Path) -> subprocess.Popen:
+    """`tfk new demo` into `parent`, returned once three files are staged."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(parent)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    ) as child:
-        for _ in range(3):  # three files are in the staging directory
-            assert child.stdout.readline().startswith("writing"), child.stderr.read()
-        (staging,) = tmp_path.iterdir()
-        assert staging.name.startswith(".demo.tfk-")
+    )
+    for _ in range(3):
+        assert child.stdout.readline().startswith("writing"), child.stderr.read()
+    return child
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_writing_leaves_no_target_and_no_staging(tmp_path, signum):
+    with slow_child(tmp_path) as child:
+        lock, staging = sorted(tmp_path.iterdir())
+        assert (lock.name, staging.name[:14]) == (".demo.tfk-lock", ".demo.tfk-new-")
         child.send_signal(signum)
         _, errors = child.communicate(timeout=30)
     assert child.returncode == 130, errors
     assert errors == "interrupted; nothing was written\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_next_run_removes_what_kill_9_left(tmp_path):
+    with slow_child(tmp_path) as child:
+        child.kill()
+        child.wait(timeout=30)
+    left = sorted(path.name for path in tmp_path.iterdir())
+    assert [name[:14] for name in left] == [".demo.tfk-lock", ".demo.tfk-new-"]
+    result = CliRunner().invoke(app, ["new", "demo", "-o", str(tmp_path), "--no-git"])
+    assert result.exit_code == 0, result.output
+    assert [path.name for path in tmp_path.iterdir()] == ["demo"]
+
+
+def test_two_forced_runs_at_once_never_mix_styles(tmp_path):
+    command = [sys.executable, "-m", "tfk_scaffold", "new", "demo", "--force"]
+    command += ["-o", str(tmp_path), "--no-git", "--style"]
+    for _ in range(4):
+        runs = [
+            subprocess.Popen(
+                [*command, style],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for style in ("keras", "tf")
+        ]
+        for run in runs:
+            _, errors = run.communicate(timeout=60)
+            if run.returncode:
+                assert errors.startswith("error: another tfk is writing"), errors
+        style = tomllib.loads((tmp_path / "demo/.tfk.toml").read_text())["spec"][
+            "style"
+        ]
+        for file in build(make_spec("demo", style=style)):
+            assert (tmp_path / "demo" / file.path).read_text() == file.contents
+    assert [path.name for path in tmp_path.iterdir()] == ["demo"]

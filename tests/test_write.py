@@ -161,3 +161,97 @@ def test_update_in_place_writes_and_removes_only_what_it_is_given(tmp_path):
         {PurePosixPath("old.txt"): None, PurePosixPath("new/b.txt"): "b\n"},
     )
     assert tree(tmp_path) == {"keep.txt": "mine\n", "new/b.txt": "b\n"}
+
+
+def git(directory: Path, *arguments: str) -> str:
+    """git as a user runs it, whatever GIT_* variables the test set."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    result = subprocess.run(
+        ["git", *arguments],
+        cwd=directory,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+def test_git_variables_from_a_hook_never_reach_another_repository(
+    tmp_path, monkeypatch
+):
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    (other / "theirs.txt").write_text("theirs\n")
+    git(other, "add", "theirs.txt")
+    git(other, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    head, index = git(other, "rev-parse", "HEAD"), (other / ".git/index").read_bytes()
+    for variable, value in {
+        "GIT_DIR": other / ".git",
+        "GIT_WORK_TREE": other,
+        "GIT_INDEX_FILE": other / ".git/index",
+        "GIT_OBJECT_DIRECTORY": other / ".git/objects",
+    }.items():
+        monkeypatch.setenv(variable, str(value))
+    report = write_project(FILES, tmp_path / "demo", force=False, git=True)
+    assert "first commit" in report.git_note
+    assert git(other, "rev-parse", "HEAD") == head
+    assert (other / ".git/index").read_bytes() == index
+    assert git(tmp_path / "demo", "ls-files").split() == ["a.txt", "src/b.py"]
+
+
+@pytest.mark.parametrize(
+    ("in_the_way", "message"),
+    [
+        ("a.txt/", "cannot write {target}/a.txt: a directory is in the way"),
+        ("src", "cannot write {target}/src/b.py: {target}/src is a file where"),
+    ],
+)
+def test_force_checks_every_destination_before_writing_any(
+    tmp_path, in_the_way, message
+):
+    target = tmp_path / "demo"
+    target.mkdir()
+    if in_the_way.endswith("/"):
+        (target / in_the_way).mkdir()
+    else:
+        (target / in_the_way).write_text("mine\n")
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    with pytest.raises(UserError, match=message.format(target=target)):
+        write_project(FILES, target, force=True, git=False)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_second_writer_of_the_same_target_is_refused(tmp_path):
+    target = tmp_path / "demo"
+    with write._exclusive(target):
+        with pytest.raises(UserError, match=f"another tfk is writing {target}"):
+            write_project(FILES, target, force=True, git=False)
+        assert not target.exists()
+    write_project(FILES, target, force=False, git=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]
+
+
+@pytest.mark.parametrize("points_to", ["empty", "missing"])
+def test_a_symlinked_target_is_written_where_it_points(tmp_path, points_to):
+    real = tmp_path / "real"
+    if points_to == "empty":
+        real.mkdir()
+    (tmp_path / "demo").symlink_to(real)
+    write_project(FILES, tmp_path / "demo", force=False, git=False)
+    assert (tmp_path / "demo").is_symlink()
+    assert tree(real) == {"a.txt": "a\n", "src/b.py": "b = 1\n"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "real"]
+
+
+def test_a_new_project_gets_the_umask_modes_not_a_private_folder(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        write_project(FILES, tmp_path / "demo", force=False, git=False)
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "demo").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "demo/src").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "demo/a.txt").stat().st_mode & 0o777 == 0o644
