@@ -65,15 +65,25 @@ def test_a_signal_during_writing_leaves_no_target_and_no_staging(tmp_path, signu
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_next_run_removes_what_kill_9_left(tmp_path):
+@pytest.mark.parametrize("next_name", ["demo", "other"])
+def test_the_next_run_removes_what_kill_9_left(tmp_path, next_name):
     with slow_child(tmp_path) as child:
         child.kill()
         child.wait(timeout=30)
     left = sorted(path.name for path in tmp_path.iterdir())
     assert [name[:14] for name in left] == [".demo.tfk-lock", ".demo.tfk-new-"]
-    result = CliRunner().invoke(app, ["new", "demo", "-o", str(tmp_path), "--no-git"])
+    command = ["new", next_name, "-o", str(tmp_path), "--no-git"]
+    result = CliRunner().invoke(app, command)
     assert result.exit_code == 0, result.output
-    assert [path.name for path in tmp_path.iterdir()] == ["demo"]
+    assert [path.name for path in tmp_path.iterdir()] == [next_name]
+
+
+def test_a_live_run_keeps_its_staging_while_another_name_is_written(tmp_path):
+    with slow_child(tmp_path) as child:
+        command = ["new", "other", "-o", str(tmp_path), "--no-git"]
+        assert CliRunner().invoke(app, command).exit_code == 0
+        assert any(p.name.startswith(".demo.tfk-new-") for p in tmp_path.iterdir())
+        child.kill()
 
 
 def test_two_forced_runs_at_once_never_mix_styles(tmp_path):

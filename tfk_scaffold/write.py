@@ -6,15 +6,15 @@ renamed into place, so an interrupted or failed run leaves nothing behind. With
 each file is replaced atomically, and nothing that tfk did not write is ever
 deleted. One run at a time writes a target: a lock file beside it
 (`.NAME.tfk-lock`) is held while writing. Only the holder creates staging
-directories, so the holder removes any it finds: they belong to a run that was
-killed (`kill -9` leaves them, nothing else does).
+directories, so a run that can take a name's lock removes that name's staging
+directories: they belong to a run that was killed (`kill -9` leaves them,
+nothing else does).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import glob
 import os
 import shutil
 import signal
@@ -191,8 +191,15 @@ def _lock(path: Path, target: Path) -> int | None:
 
 
 def _remove_stale_staging(top: Path) -> None:
-    for stale in top.parent.glob(f".{glob.escape(top.name)}{STAGING_INFIX}*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    """Remove staging folders beside `top` whose run is gone: only the holder of a
+    name's lock creates them, so one found while holding that lock is stale."""
+    for staging in top.parent.glob(f".*{STAGING_INFIX}*"):
+        name = staging.name[1:].partition(STAGING_INFIX)[0]
+        if name == top.name:  # ours: this run holds the lock
+            shutil.rmtree(staging, ignore_errors=True)
+            continue
+        with contextlib.suppress(UserError), _exclusive(top.parent / name):
+            shutil.rmtree(staging, ignore_errors=True)  # its run is gone
 
 
 def update_in_place(project: Path, changes: dict[PurePosixPath, str | None]) -> None:
