@@ -407,22 +407,53 @@ def matmul_peak(config, repeats: int) -> dict:
 
 # --- Serving: HTTP clients and direct signature calls -----------------------------
 
-FEATURES = 100
 # A hard cap per connection, whatever the duration: ~20x the target rate for 5 s.
 MAX_REQUESTS = 30_000
+
+
+def one_instance(inputs: dict[str, tuple[str, list[int]]], seed: int = 0) -> object:
+    """One example for a signature, from its inputs' dtypes and shapes (without
+    the batch dimension): bare for one input, else an object by input name."""
+    import random
+
+    rng = random.Random(seed)
+
+    def filled(sizes: list[int], dtype: str) -> object:
+        if sizes:
+            return [filled(sizes[1:], dtype) for _ in range(max(sizes[0], 1))]
+        return "a" if dtype == "string" else round(rng.uniform(-1, 1), 6)
+
+    values = {name: filled(sizes, dtype) for name, (dtype, sizes) in inputs.items()}
+    return next(iter(values.values())) if len(values) == 1 else values
+
+
+def served_inputs(url, http_client_module) -> dict[str, tuple[str, list[int]]]:
+    """The serving signature's inputs, from the server's metadata."""
+    path = url.path.removesuffix(":predict") + "/metadata"
+    connection = http_client_module.HTTPConnection(url.hostname, url.port, timeout=30)
+    connection.request("GET", path)
+    metadata = json.loads(connection.getresponse().read())
+    connection.close()
+    signature = metadata["metadata"]["signature_def"]["signature_def"]
+    inputs = signature["serving_default"]["inputs"]
+    return {
+        name: (
+            "string" if info["dtype"] == "DT_STRING" else "float",
+            [int(d["size"]) for d in info["tensor_shape"]["dim"][1:]],
+        )
+        for name, info in inputs.items()
+    }
 
 
 def http_client(args: argparse.Namespace) -> dict:
     """Keep-alive predict requests on --connections threads; per-request latency."""
     import http.client
-    import random
     import threading
     from urllib.parse import urlsplit
 
     url = urlsplit(args.url)
-    rng = random.Random(0)
-    row = [round(rng.uniform(-1, 1), 6) for _ in range(FEATURES)]
-    body = json.dumps({"instances": [row]}).encode()
+    instance = one_instance(served_inputs(url, http.client))
+    body = json.dumps({"instances": [instance]}).encode()
     headers = {"Content-Type": "application/json"}
     start = args.start or time.time()
     warm_until, stop_at = start + args.warmup, start + args.warmup + args.duration
@@ -467,22 +498,32 @@ def http_client(args: argparse.Namespace) -> dict:
 
 
 def direct_calls(args: argparse.Namespace) -> dict:
-    """`signatures["serving_default"]` on one instance, as the server calls it."""
-    import numpy as np
+    """`signatures["serving_default"]` on one instance, one tensor per input."""
     import tensorflow as tf
 
     loaded = tf.saved_model.load(args.export)
     function = loaded.signatures["serving_default"]
-    (name,) = function.structured_input_signature[1]
-    rng = np.random.default_rng(0)
-    row = rng.uniform(-1, 1, size=(1, FEATURES)).astype(np.float32)
+    specs = function.structured_input_signature[1]
+    inputs = {
+        name: (
+            "string" if spec.dtype == tf.string else "float",
+            [size or 1 for size in spec.shape[1:]],
+        )
+        for name, spec in specs.items()
+    }
+    instance = one_instance(inputs)
+    values = instance if len(specs) > 1 else {name: instance for name in specs}
+    feeds = {
+        name: tf.constant([values[name]], dtype=spec.dtype)
+        for name, spec in specs.items()
+    }
     start = time.time()
     warm_until, stop_at = start + args.warmup, start + args.warmup + args.duration
     latencies: list[float] = []
     while time.time() < stop_at and len(latencies) < 20 * MAX_REQUESTS:
         now = time.time()
         began = time.perf_counter()
-        for value in function(**{name: tf.constant(row)}).values():
+        for value in function(**feeds).values():
             value.numpy()  # what the server does before writing JSON
         took = time.perf_counter() - began
         if now >= warm_until:
