@@ -62,7 +62,7 @@ def main() -> None:
         )
         data = importlib.import_module(f"{package}.data")
         result["train_examples"] = int(
-            data.split_mask(config.data.num_samples, "train", config).sum()
+            data.split_mask(config.data.num_samples, "train", config.data).sum()
         )
         if args.mode == "matmul":
             result.update(matmul_peak(config, args.repeats))
@@ -215,15 +215,13 @@ def run_plain(data, config) -> dict:
     train_data = data.make_dataset("train", config, repeat=True)
     validation_data = data.make_dataset("validation", config)
     mean, variance = data.feature_statistics(config)
-    layers = [
-        keras.Input((info.num_features,)),
-        keras.layers.Normalization(mean=mean, variance=variance),
-    ]
-    layers += [
-        keras.layers.Dense(units, activation="relu")
-        for units in config.model.hidden_units
-    ]
-    model = keras.Sequential([*layers, keras.layers.Dense(info.num_classes)])
+    # The stream's features are {"numeric": rows}: the same one input, by name.
+    features = keras.Input((info.num_features,), name="numeric")
+    x = keras.layers.Normalization(mean=mean, variance=variance)(features)
+    for units in config.model.hidden_units:
+        x = keras.layers.Dense(units, activation="relu")(x)
+    logits = keras.layers.Dense(info.num_classes)(x)
+    model = keras.Model({"numeric": features}, logits)
     model.compile(
         optimizer=keras.optimizers.Adam(config.train.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -421,7 +419,8 @@ def http_client(args: argparse.Namespace) -> dict:
 
     url = urlsplit(args.url)
     rng = random.Random(0)
-    row = [round(rng.uniform(-1, 1), 6) for _ in range(FEATURES)]
+    # One row of the synthetic table, by column name, as a client sends it.
+    row = {f"feature_{i:02d}": round(rng.uniform(-1, 1), 6) for i in range(FEATURES)}
     body = json.dumps({"instances": [row]}).encode()
     headers = {"Content-Type": "application/json"}
     start = args.start or time.time()
@@ -473,16 +472,17 @@ def direct_calls(args: argparse.Namespace) -> dict:
 
     loaded = tf.saved_model.load(args.export)
     function = loaded.signatures["serving_default"]
-    (name,) = function.structured_input_signature[1]
+    names = sorted(function.structured_input_signature[1])  # one per column
     rng = np.random.default_rng(0)
-    row = rng.uniform(-1, 1, size=(1, FEATURES)).astype(np.float32)
+    values = rng.uniform(-1, 1, size=(len(names), 1)).astype(np.float32)
+    row = {name: tf.constant(value) for name, value in zip(names, values, strict=True)}
     start = time.time()
     warm_until, stop_at = start + args.warmup, start + args.warmup + args.duration
     latencies: list[float] = []
     while time.time() < stop_at and len(latencies) < 20 * MAX_REQUESTS:
         now = time.time()
         began = time.perf_counter()
-        for value in function(**{name: tf.constant(row)}).values():
+        for value in function(**row).values():
             value.numpy()  # what the server does before writing JSON
         took = time.perf_counter() - began
         if now >= warm_until:

@@ -12,8 +12,8 @@ import random
 from pathlib import Path
 
 import pytest
-
 from test_end_to_end import run
+
 from tfk_scaffold.generate import new_project
 from tfk_scaffold.spec import STYLES, make_spec
 
@@ -36,7 +36,9 @@ def trained(tmp_path_factory):
     data, results = penguins_csv(), {}
     for style in STYLES:
         parent = tmp_path_factory.mktemp(style)
-        new_project(make_spec("birds", style, "tabular"), parent, force=False, git=False)
+        new_project(
+            make_spec("birds", style, "tabular"), parent, force=False, git=False
+        )
         project = parent / "birds"
         data_flags = ["--set", f"data.path={json.dumps(str(data))}"]
         run(project, "-m", "birds", "train", *data_flags, "--set", "data.label=species")
@@ -70,7 +72,9 @@ def test_predict_reads_shuffled_and_extra_columns_and_names_the_species(
         predicted = list(csv.DictReader(output.splitlines()))
         assert list(predicted[0])[0] == "class", style
         assert {f"probability_{name}" for name in SPECIES} <= set(predicted[0])
-        hits = sum(p["class"] == row["species"] for p, row in zip(predicted, rows))
+        hits = sum(
+            p["class"] == row["species"] for p, row in zip(predicted, rows, strict=True)
+        )
         assert hits >= 55, (style, hits)
 
 
