@@ -84,7 +84,10 @@ def test_a_conflicting_edit_keeps_both_sides_between_markers(project, tmp_path):
     assert plan.conflicts == [PurePosixPath("README.md")]
     update_in_place(plan.project, plan.writes())
     text = readme.read_text()
-    assert "<<<<<<< yours\n## Resuming a run\n=======\n## Resum\n>>>>>>> tfk\n" in text
+    assert (
+        "<<<<<<< yours\n## Resuming a run\n||||||| base\n## Resume\n=======\n"
+        "## Resum\n>>>>>>> tfk\n"
+    ) in text
     assert "conflict" in summary(plan, dry_run=False)[-1]
 
 
@@ -136,7 +139,7 @@ def test_a_file_the_user_and_the_template_both_add_is_an_add_add_conflict(
     root = newer_templates(tmp_path, {"common/NEWS.md.j2": "tfk's\n"})
     lines = update(project, root)
     assert (project / "NEWS.md").read_text() == (
-        "<<<<<<< yours\nmine\n=======\ntfk's\n>>>>>>> tfk\n"
+        "<<<<<<< yours\nmine\n||||||| base\n=======\ntfk's\n>>>>>>> tfk\n"
     )
     assert "conflict NEWS.md" in lines
 
@@ -219,7 +222,7 @@ def test_a_missing_record_is_a_clear_error(tmp_path):
         (
             '[tfk]\nversion = "0.0.1"\n[spec]\nname = "demo"\npackage = "demo"\n'
             'style = "tf"\ntask = "tabular"\n',
-            "made by tfk 0.0.1, whose templates",
+            "no base to merge",
         ),
     ],
 )

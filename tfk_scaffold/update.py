@@ -1,25 +1,28 @@
 """`tfk update`: bring a generated project up to this tfk, keeping every user edit.
 
-A three-way merge per file, as git merges branches:
+A three-way merge, as git merges branches:
 
-- base: what tfk wrote last time: the spec recorded in `.tfk.toml` rendered with
-  the templates of the recorded tfk version (`templates_for_version`);
-- yours: the files on disk;
-- tfk: the spec, possibly changed (`--style`), rendered with this tfk's templates.
+- base: exactly what tfk wrote last time. In a git project it is the newest
+  render tfk committed in HEAD's history (`history.find_base`): the first commit
+  of `tfk new`, then each update's render. That commit exists for every project
+  tfk ever wrote, including those of the early builds that all called
+  themselves 0.1.0 while their templates changed. Without such a commit
+  (`--no-git`, squashed history) the base is re-rendered from the template set
+  named in `.tfk.toml` (version and hash), if this tfk ships it (`release.py`);
+  otherwise the error names the missing base.
+- yours: the project as committed (git) or on disk (no git).
+- tfk: the spec, possibly changed (`--style`, `--task`), rendered with this tfk.
 
-Base is reconstructed rather than stored in the project: the render is
-deterministic, so the record (a version and four strings) is enough, and the
-project carries no second copy of itself. The price: a tfk release that changes
-templates must keep the previous release's templates (see `templates_for_version`).
-
-Files the user added are never read; files the user deleted stay deleted; a file
-that differs from both sides gets git's conflict markers. Everything here is pure
-except reading the project; `write.update_in_place` does the writing.
+With git the merge is git's own (renames, diff3 markers, a merge in progress
+that `git merge --abort` undoes); without git each file is merged with `git
+merge-file` and replaced atomically. Everything but `apply_update` and
+`abort_update` only reads.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 import shutil
 import subprocess
 import tempfile
@@ -28,15 +31,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from tfk_scaffold import __version__
+from tfk_scaffold import history as git
 from tfk_scaffold.errors import UserError
-from tfk_scaffold.files import File
 from tfk_scaffold.generate import build
-from tfk_scaffold.render import templates_root
+from tfk_scaffold.release import HASH_LENGTH, released_templates, shipped_hash
 from tfk_scaffold.spec import ProjectSpec, make_spec
+from tfk_scaffold.write import update_in_place
 
 RECORD = PurePosixPath(".tfk.toml")
-# Where a release keeps the templates of the releases before it, one folder each.
-RELEASED = "_released"
+VERSION_PATTERN = re.compile(r"\d+(\.\d+){1,3}((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?")
+HASH_PATTERN = re.compile(rf"[0-9a-f]{{{HASH_LENGTH}}}")
+MARKERS = (re.compile(r"^<<<<<<<( |$)", re.M), re.compile(r"^>>>>>>>( |$)", re.M))
 YOURS, TFK = "yours", "tfk"
 # How `summary` words a change when `--dry-run` only says what would happen.
 WOULD = {
@@ -45,11 +50,21 @@ WOULD = {
     "removed": "would remove",
     "conflict": "would conflict",
 }
+GIT_KINDS = {"M": "updated", "T": "updated", "R": "updated", "A": "added"}
+GIT_KINDS |= {"D": "removed", "U": "conflict"}
+
+
+@dataclass(frozen=True)
+class Record:
+    """`.tfk.toml`: the spec, the tfk version and (since 0.2.0) the template hash."""
+
+    spec: ProjectSpec
+    templates: str | None
 
 
 @dataclass(frozen=True)
 class Change:
-    """One file `tfk update` writes: `new` is None for a removal."""
+    """One file `tfk update` changes: `new` is None for a removal."""
 
     path: PurePosixPath
     kind: str  # "updated", "added", "removed" or "conflict"
@@ -62,6 +77,11 @@ class UpdatePlan:
     project: Path
     old: ProjectSpec
     new: ProjectSpec
+    base: git.Tree
+    theirs: git.Tree
+    # The render tfk committed last, when the project's git history holds it.
+    base_commit: str | None = None
+    layout: git.Layout | None = None
     changes: list[Change] = field(default_factory=list)
     # Files tfk would have changed but leaves alone, with the reason.
     kept: list[tuple[PurePosixPath, str]] = field(default_factory=list)
@@ -77,8 +97,8 @@ class UpdatePlan:
         return {change.path: change.new for change in ordered}
 
 
-def read_record(project: Path) -> ProjectSpec:
-    """The spec and tfk version in `project/.tfk.toml`, validated like `tfk new`'s."""
+def read_record(project: Path) -> Record:
+    """`project/.tfk.toml`, validated like `tfk new`'s input: one error if not."""
     record = project / RECORD
     if not record.is_file():
         raise UserError(
@@ -91,6 +111,19 @@ def read_record(project: Path) -> ProjectSpec:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise UserError(f"{record} is not valid TOML ({error}); restore it") from None
     version = _field(data, record, "tfk", "version")
+    if not VERSION_PATTERN.fullmatch(version):
+        raise UserError(
+            f"{record}: version {version!r} is not a tfk version such as 0.2.0; "
+            "restore the file (git checkout -- .tfk.toml)"
+        )
+    templates = data["tfk"].get("templates")
+    if templates is not None and not (
+        isinstance(templates, str) and HASH_PATTERN.fullmatch(templates)
+    ):
+        raise UserError(
+            f"{record}: templates {templates!r} is not a template hash "
+            f"({HASH_LENGTH} hex digits); restore the file"
+        )
     name, package, style, task = (
         _field(data, record, "spec", key)
         for key in ("name", "package", "style", "task")
@@ -104,7 +137,7 @@ def read_record(project: Path) -> ProjectSpec:
             f"{record}: package {package!r} does not match name {name!r} "
             f"(expected {spec.package!r}); restore the file"
         )
-    return replace(spec, tfk_version=version)
+    return Record(replace(spec, tfk_version=version), templates)
 
 
 def _field(data: dict[str, object], record: Path, table: str, key: str) -> str:
@@ -113,24 +146,6 @@ def _field(data: dict[str, object], record: Path, table: str, key: str) -> str:
     if not isinstance(value, str):
         raise UserError(f"{record} needs a string `{key}` in [{table}]; restore it")
     return value
-
-
-def templates_for_version(version: str) -> Path:
-    """The templates tfk `version` rendered with.
-
-    This release's are the shipped templates. When a release changes templates it
-    copies the previous release's tree to `templates/_released/<old version>/`
-    (same `common/` + `<style>/` layout), so projects made by it still update.
-    """
-    if version == __version__:
-        return templates_root()
-    released = templates_root() / RELEASED / version
-    if released.is_dir():
-        return released
-    raise UserError(
-        f"this project was made by tfk {version}, whose templates tfk {__version__} "
-        f"does not ship; update it with a tfk release that knows {version}"
-    )
 
 
 def plan_update(
@@ -143,19 +158,103 @@ def plan_update(
     """Everything `tfk update` would do; reads the project, writes nothing.
 
     `templates` replaces this tfk's templates (the tests use it to stand for a
-    newer release); the base always comes from the recorded version's templates.
+    newer release).
     """
-    old = read_record(project)
+    record = read_record(project)
+    old = record.spec
     new = make_spec(old.name, style or old.style, task or old.task)
-    base = _by_path(build(old, templates_for_version(old.tfk_version)))
-    theirs = _by_path(build(new, templates))
-    plan = UpdatePlan(project, old, new)
-    for path in sorted(base.keys() | theirs.keys()):
-        _plan_file(plan, path, base.get(path), theirs.get(path))
+    theirs = git.Tree(_by_path(build(new, templates)))
+    repository = git.is_repository(project)
+    if repository:
+        _refuse_unfinished_merge(project)
+    commit = git.find_base(project) if repository else None
+    if commit is not None:
+        return _plan_git(project, old, new, theirs, commit)
+    base = git.Tree(_by_path(build(old, _base_templates(project, record, repository))))
+    _refuse_markers(project, sorted(base.files.keys() | theirs.files.keys()))
+    plan = UpdatePlan(project, old, new, base, theirs)
+    for path in sorted(base.files.keys() | theirs.files.keys()):
+        _plan_file(plan, path, base.files.get(path), theirs.files.get(path))
     return plan
 
 
-def _by_path(files: list[File]) -> dict[PurePosixPath, str]:
+def _plan_git(
+    project: Path, old: ProjectSpec, new: ProjectSpec, theirs: git.Tree, commit: str
+) -> UpdatePlan:
+    layout = git.layout(project, commit)
+    _refuse_markers(project, sorted(layout.tracked))
+    base = git.read_tree(project, commit)
+    plan = UpdatePlan(project, old, new, base, theirs, commit, layout)
+    before, after = layout.adapt(base), layout.adapt(theirs)
+    for path in sorted(before.files.keys() | after.files.keys()):
+        was, now = before.files.get(path), after.files.get(path)
+        if was != now:
+            kind = "added" if was is None else "removed" if now is None else "updated"
+            plan.changes.append(Change(path, kind, was, now))
+    return plan
+
+
+def _base_templates(project: Path, record: Record, repository: bool) -> Path:
+    """The templates of the recorded release, when the history holds no base."""
+    found = released_templates(record.templates) if record.templates else None
+    if found is not None:
+        return found
+    version = record.spec.tfk_version
+    made_by = (
+        f"tfk {version} (templates {record.templates})"
+        if record.templates
+        else f"a tfk {version} build (before 0.2.0 every build was 0.1.0, with "
+        "changing templates)"
+    )
+    where = (
+        "its git history holds no commit `Generate "
+        f"{record.spec.name} with tfk` nor a `{git.TRAILER}` commit (a shallow "
+        "clone or squashed history drops them: `git fetch --unshallow`)"
+        if repository
+        else "it is not a git repository whose history holds tfk's first commit"
+    )
+    raise UserError(
+        f"no base to merge {project} from: it was made by {made_by}, whose "
+        f"templates tfk {__version__} does not ship, and {where}; restore that "
+        "history, or update with the tfk release that made it"
+    )
+
+
+def _refuse_unfinished_merge(project: Path) -> None:
+    if not git.merging(project):
+        return
+    left = git.unmerged(project)
+    todo = (
+        f"resolve the conflicts in {', '.join(map(str, left))} (`git mergetool` "
+        "helps), `git add` them and `git commit`"
+        if left
+        else "every conflict is resolved: `git commit` to finish it"
+    )
+    raise UserError(
+        f"an update (or merge) is still in progress in {project}: {todo}; or run "
+        "`tfk update --abort` to restore the tree as it was"
+    )
+
+
+def _refuse_markers(project: Path, paths: list[PurePosixPath]) -> None:
+    """A rerun never merges over conflict markers: they would nest."""
+    marked = [path for path in paths if _has_markers(project / path)]
+    if marked:
+        raise UserError(
+            "conflict markers from an earlier update remain in "
+            f"{', '.join(map(str, marked))}: resolve them, then run tfk update again"
+        )
+
+
+def _has_markers(file: Path) -> bool:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return all(marker.search(text) for marker in MARKERS)
+
+
+def _by_path(files: list) -> dict[PurePosixPath, str]:
     return {file.path: file.contents for file in files}
 
 
@@ -163,6 +262,11 @@ def _plan_file(
     plan: UpdatePlan, path: PurePosixPath, base: str | None, theirs: str | None
 ) -> None:
     ours = _read(plan.project, path)
+    where = _destination(plan.project, path)
+    if where is None:
+        if theirs != base:
+            plan.kept.append((path, "a symlink out of the project; tfk leaves it"))
+        return
     if path == RECORD:  # tfk's own record: always the new spec and version
         kind, new = "updated", theirs
     elif ours is None:
@@ -172,15 +276,28 @@ def _plan_file(
             return
         kind, new = "added", theirs
     elif theirs is None:
-        if ours != base:
+        if ours != base and (base is None or ours != _crlf(base)):
             plan.kept.append((path, "tfk dropped it; you edited it, so it stays"))
             return
         kind, new = "removed", None
     else:
-        new, conflicted = merge(path, ours, base or "", theirs)
+        new, conflicted = merge_endings(path, ours, base or "", theirs)
         kind = "conflict" if conflicted else "updated"
     if new != ours:
-        plan.changes.append(Change(path, kind, ours, new))
+        plan.changes.append(Change(where, kind, ours, new))
+
+
+def _destination(project: Path, path: PurePosixPath) -> PurePosixPath | None:
+    """Where to write `path`: through a symlink to its target inside the project
+    (the link stays a link), None for a link that leaves the project."""
+    file = project / path
+    if not file.is_symlink():
+        return path
+    target = file.resolve()
+    root = project.resolve()
+    if not target.is_relative_to(root) or target == root:
+        return None
+    return PurePosixPath(target.relative_to(root).as_posix())
 
 
 def _read(project: Path, path: PurePosixPath) -> str | None:
@@ -193,14 +310,29 @@ def _read(project: Path, path: PurePosixPath) -> str | None:
         raise UserError(f"cannot read {file} as UTF-8 text: {error}") from None
 
 
+def _crlf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def merge_endings(
+    path: PurePosixPath, ours: str, base: str, theirs: str
+) -> tuple[str, bool]:
+    """`merge` in the line endings of the user's file: a CRLF file stays CRLF
+    and gets only the template's changes, never a whole-file conflict."""
+    if "\r\n" not in ours:
+        return merge(path, ours, base, theirs)
+    merged, conflicted = merge(path, ours, _crlf(base), _crlf(theirs))
+    return merged, conflicted
+
+
 def merge(path: PurePosixPath, ours: str, base: str, theirs: str) -> tuple[str, bool]:
     """Three-way merge of one file: (merged text, whether it holds conflicts)."""
     if ours == theirs or theirs == base:
         return ours, False
     if ours == base:
         return theirs, False
-    git = shutil.which("git")
-    if git is None:
+    executable = shutil.which("git")
+    if executable is None:
         raise UserError(
             f"merging your edits to {path} needs git (`git merge-file`); install git"
         )
@@ -212,9 +344,7 @@ def merge(path: PurePosixPath, ours: str, base: str, theirs: str) -> tuple[str, 
             names.append(str(name))
         labels = ["-L", YOURS, "-L", "base", "-L", TFK]
         result = subprocess.run(
-            # the plain two-sided markers, whatever the user's merge.conflictStyle
-            [git, "-c", "merge.conflictStyle=merge", "merge-file", "-p", *labels]
-            + names,
+            [executable, "merge-file", "--diff3", "-p", *labels, *names],
             capture_output=True,
             cwd=scratch,
         )
@@ -224,8 +354,93 @@ def merge(path: PurePosixPath, ours: str, base: str, theirs: str) -> tuple[str, 
     return result.stdout.decode("utf-8"), result.returncode > 0
 
 
+def apply_update(plan: UpdatePlan) -> list[str]:
+    """Do what `plan` says; the summary lines. Conflicts stay for the user."""
+    if plan.base_commit is None:
+        _remove_stale_temporaries(plan)
+        update_in_place(plan.project, plan.writes())
+        return summary(plan, dry_run=False)
+    if not plan.changes:
+        return summary(plan, dry_run=False)
+    return _apply_git(plan)
+
+
+def _apply_git(plan: UpdatePlan) -> list[str]:
+    assert plan.base_commit is not None and plan.layout is not None
+    project = plan.project
+    dirty = git.uncommitted(project)
+    if dirty:
+        raise UserError(
+            f"{project} has uncommitted changes ({', '.join(dirty[:5])}); commit or "
+            "stash them first: tfk update merges into your last commit"
+        )
+    name, version = plan.new.name, f"tfk {__version__}"
+    base = plan.base_commit
+    adapted = plan.layout.adapt(plan.base)
+    if adapted != plan.base:
+        base = git.commit_tree(
+            project,
+            adapted,
+            base,
+            f"{name} as tfk last rendered it, in this project's layout\n\n"
+            f"{git.TRAILER} {plan.old.tfk_version}",
+        )
+    theirs = git.commit_tree(
+        project,
+        plan.layout.adapt(plan.theirs),
+        base,
+        f"{name} as {version} renders it (templates {shipped_hash()})\n\n"
+        "The files tfk writes for this project, in its layout; tfk update merges\n"
+        f"this into your branch and starts the next update from here.\n\n"
+        f"{git.TRAILER} {__version__} {shipped_hash()}",
+    )
+    head = git.git(project, "rev-parse", "HEAD").stdout.strip()
+    message = f"Update {name} to {version} (templates {shipped_hash()})"
+    conflicted = git.merge(project, base, theirs, version, message)
+    lines = [
+        f"{GIT_KINDS.get(kind, 'updated')} {path}"
+        for kind, path in git.changed(project, head)
+    ]
+    target = f"{project}/ ({plan.new.style} style, {version})"
+    if conflicted:
+        left = git.unmerged(project)
+        return lines + [
+            f"{len(left)} conflict(s) in {target}: resolve the <<<<<<< / ||||||| "
+            f"base / >>>>>>> markers in {', '.join(map(str, left))} (`git mergetool` "
+            "helps), `git add` them and `git commit`; `tfk update --abort` "
+            "restores the tree"
+        ]
+    commit = git.commit_merge(project)
+    return lines + [f"updated {target}: merged as commit {commit[:12]}"]
+
+
+def _remove_stale_temporaries(plan: UpdatePlan) -> None:
+    """Temporary files an interrupted (`kill -9`) update left beside its files:
+    `write.replace_file` names them `.<name>.tfk-<random>`."""
+    for path in plan.base.files.keys() | plan.theirs.files.keys():
+        folder = plan.project / path.parent
+        if folder.is_dir():
+            for stale in folder.glob(f".{path.name}.tfk-*"):
+                if stale.is_file() and not stale.is_symlink():
+                    stale.unlink()
+
+
+def abort_update(project: Path) -> str:
+    """Undo an update whose merge is still in progress."""
+    if not git.is_repository(project):
+        raise UserError(
+            f"{project} is not a git repository: tfk update --abort undoes a merge "
+            "in progress, and only git projects have one"
+        )
+    if not git.merging(project):
+        raise UserError(f"no update is in progress in {project}; nothing to abort")
+    git.abort(project)
+    return f"aborted the update: {project} is as it was before it"
+
+
 def diff(plan: UpdatePlan) -> str:
-    """The unified diff from the files on disk to what the update would write."""
+    """The unified diff of what the update would change: the files on disk
+    without git, the template change that git would merge otherwise."""
     chunks = []
     for change in plan.changes:
         chunks.extend(
@@ -237,6 +452,17 @@ def diff(plan: UpdatePlan) -> str:
             )
         )
     return "".join(line if line.endswith("\n") else line + "\n" for line in chunks)
+
+
+def check(plan: UpdatePlan) -> list[str]:
+    """What `tfk update --check` prints: current, or the files an update changes."""
+    release = f"tfk {__version__} (templates {shipped_hash()})"
+    if not plan.changes:
+        return [f"{plan.project}/ is up to date with {release}"]
+    return [
+        f"update waits: {release} changes {len(plan.changes)} file(s) in "
+        f"{plan.project}/ (run tfk update):"
+    ] + [f"  {WOULD[change.kind]} {change.path}" for change in plan.changes]
 
 
 def summary(plan: UpdatePlan, *, dry_run: bool) -> list[str]:
@@ -252,7 +478,7 @@ def summary(plan: UpdatePlan, *, dry_run: bool) -> list[str]:
     elif plan.conflicts:
         lines.append(
             f"{len(plan.conflicts)} conflict(s) in {target}: resolve the "
-            f"<<<<<<< {YOURS} / >>>>>>> {TFK} markers in "
+            f"<<<<<<< {YOURS} / ||||||| base / >>>>>>> {TFK} markers in "
             + ", ".join(str(path) for path in plan.conflicts)
         )
     else:

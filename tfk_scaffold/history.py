@@ -1,0 +1,315 @@
+"""The project's git history, as `tfk update` uses it.
+
+`tfk new` has always committed exactly the files it rendered as a project's first
+commit ("Generate NAME with tfk"). Each `tfk update` commits the new render as a
+child of the previous render ("Tfk-Render:" trailer) and merges that commit
+into HEAD, so the newest render in HEAD's history is always the exact base of
+the next update, for every build of tfk that ever wrote the project, and it
+travels with every clone. The merge is git's own (`git merge-recursive` with
+that base, renames detected); tfk then records MERGE_HEAD as `git merge` does,
+so a conflict is an ordinary merge in progress for `git status`, `git
+mergetool`, IDEs and `git merge --abort`.
+
+A render is committed in the project's own layout: a file the project keeps
+with CRLF line endings is rendered with CRLF, and a file the project replaced by
+a symlink to another tracked file is rendered at the link's target. The base is
+laid out the same way, so neither ever reads as a whole-file change.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from tfk_scaffold.errors import UserError
+
+GENERATED = re.compile(r"Generate .+ with tfk")  # tfk new's first commit
+TRAILER = "Tfk-Render:"
+LINK_MODE = "120000"
+FALLBACK_IDENTITY = ["-c", "user.name=tfk", "-c", "user.email=tfk@localhost"]
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A project's files as text, and its symlinks (path -> link target)."""
+
+    files: dict[PurePosixPath, str]
+    links: dict[PurePosixPath, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How HEAD keeps the files of a render: where the user moved them, which
+    use CRLF, which are symlinks to which tracked file."""
+
+    moved: dict[PurePosixPath, PurePosixPath]
+    crlf: frozenset[PurePosixPath]
+    links: dict[PurePosixPath, str]
+    tracked: frozenset[PurePosixPath]
+
+    def adapt(self, tree: Tree) -> Tree:
+        """`tree` as this project would keep it."""
+        files: dict[PurePosixPath, str] = {}
+        links = dict(tree.links)
+        for path, text in tree.files.items():
+            where = self.moved.get(path, path)
+            if where in self.links:
+                links[path] = self.links[where]
+                target = self._link_target(where)
+                if target is None or target in tree.files:
+                    continue  # a link out of the project: tfk leaves it alone
+                where = path = target
+            files[path] = _crlf(text) if where in self.crlf else text
+        return Tree(files, links)
+
+    def _link_target(self, link: PurePosixPath) -> PurePosixPath | None:
+        target = os.path.normpath(link.parent / self.links[link])
+        resolved = PurePosixPath(target)
+        inside = not resolved.is_absolute() and not target.startswith("..")
+        return resolved if inside and resolved in self.tracked else None
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def git(
+    project: Path, *arguments: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run git in `project`; the result, whatever git's exit code."""
+    return subprocess.run(
+        ["git", "-c", "core.quotePath=false", *arguments],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _output(project: Path, *arguments: str) -> str:
+    result = git(project, *arguments)
+    if result.returncode != 0:
+        raise UserError(
+            f"`git {' '.join(arguments)}` failed in {project}: {result.stderr.strip()}"
+        )
+    return result.stdout
+
+
+def is_repository(project: Path) -> bool:
+    """Whether `project` is the top of a git work tree with at least one commit."""
+    if shutil.which("git") is None:
+        return False
+    top = git(project, "rev-parse", "--show-toplevel")
+    if top.returncode != 0 or Path(top.stdout.strip()).resolve() != project.resolve():
+        return False
+    return git(project, "rev-parse", "-q", "--verify", "HEAD").returncode == 0
+
+
+def find_base(project: Path) -> str | None:
+    """The newest commit in HEAD's history that holds a render by tfk."""
+    log = _output(
+        project,
+        "log",
+        "--topo-order",
+        "-E",
+        "--grep=^Generate .+ with tfk$",
+        f"--grep=^{TRAILER} ",
+        "--format=%H %P%x00%B%x1e",
+        "HEAD",
+    )
+    for entry in log.split("\x1e"):
+        if "\x00" not in entry:
+            continue
+        commits, body = entry.strip("\n").split("\x00", 1)
+        commit, *parents = commits.split()
+        lines = body.splitlines()
+        if any(line.startswith(TRAILER) for line in lines):
+            return commit
+        if not parents and lines and GENERATED.fullmatch(lines[0]):
+            return commit
+    return None
+
+
+def read_tree(project: Path, commit: str) -> Tree:
+    """Every file of `commit`, as text."""
+    entries = _output(project, "ls-tree", "-r", "-z", commit).split("\0")
+    modes: dict[PurePosixPath, tuple[str, str]] = {}
+    for entry in filter(None, entries):
+        meta, name = entry.split("\t", 1)
+        mode, kind, sha = meta.split()
+        if kind == "blob":
+            modes[PurePosixPath(name)] = (mode, sha)
+    blobs = _cat_blobs(project, [sha for _, sha in modes.values()])
+    files, links = {}, {}
+    for path, (mode, sha) in modes.items():
+        (links if mode == LINK_MODE else files)[path] = blobs[sha]
+    return Tree(files, links)
+
+
+def _cat_blobs(project: Path, shas: list[str]) -> dict[str, str]:
+    result = subprocess.run(
+        ["git", "cat-file", "--batch"],
+        cwd=project,
+        input="".join(f"{sha}\n" for sha in shas).encode(),
+        capture_output=True,
+        check=True,
+    )
+    blobs, data = {}, result.stdout
+    for sha in shas:
+        header, data = data.split(b"\n", 1)
+        size = int(header.split()[2])
+        blobs[sha] = data[:size].decode("utf-8", "replace")
+        data = data[size + 1 :]
+    return blobs
+
+
+def layout(project: Path, base: str) -> Layout:
+    """How HEAD keeps the files of the render in `base`."""
+    moved = {}
+    status = _output(project, "diff", "-M", "-z", "--name-status", base, "HEAD")
+    fields = iter(status.split("\0"))
+    for kind in fields:
+        if kind.startswith("R"):
+            old, new = next(fields), next(fields)
+            moved[PurePosixPath(old)] = PurePosixPath(new)
+        elif kind:
+            next(fields)
+    crlf, links, tracked = set(), {}, set()
+    index = _output(project, "ls-files", "--eol", "-s", "-z")
+    for entry in filter(None, index.split("\0")):
+        meta, endings, name = entry.split("\t", 2)
+        path = PurePosixPath(name)
+        tracked.add(path)
+        if meta.startswith(LINK_MODE):
+            links[path] = str((project / name).readlink())
+        elif "i/crlf" in endings.split():
+            crlf.add(path)
+    return Layout(moved, frozenset(crlf), links, frozenset(tracked))
+
+
+def commit_tree(project: Path, tree: Tree, parent: str, message: str) -> str:
+    """Commit `tree` as a child of `parent` without touching the work tree,
+    the index or any branch; returns the commit."""
+    with tempfile.TemporaryDirectory(prefix="tfk-render-") as scratch:
+        root = Path(scratch)
+        for path, text in tree.files.items():
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_bytes(text.encode("utf-8"))
+        for path, target in tree.links.items():
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).symlink_to(target)
+        env = {"GIT_INDEX_FILE": str(root.parent / f"{root.name}.index")}
+        try:
+            for arguments in (
+                ["-c", "core.autocrlf=false", f"--work-tree={root}", "add", "-A", "-f"],
+                ["write-tree"],
+            ):
+                result = git(project, *arguments, env=env)
+                if result.returncode != 0:
+                    raise UserError(
+                        f"git could not store tfk's render: {result.stderr}"
+                    )
+        finally:
+            Path(env["GIT_INDEX_FILE"]).unlink(missing_ok=True)
+    written = result.stdout.strip()
+    return _output(
+        project,
+        *_identity(project),
+        "commit-tree",
+        written,
+        "-p",
+        parent,
+        "-m",
+        message,
+    ).strip()
+
+
+def _identity(project: Path) -> list[str]:
+    has = git(project, "config", "user.email")
+    return [] if has.returncode == 0 and has.stdout.strip() else FALLBACK_IDENTITY
+
+
+def uncommitted(project: Path) -> list[str]:
+    """Tracked files with changes not yet committed."""
+    status = _output(project, "status", "--porcelain", "-z", "--untracked-files=no")
+    return [entry[3:] for entry in status.split("\0") if entry[:2].strip()]
+
+
+def merging(project: Path) -> bool:
+    return git(project, "rev-parse", "-q", "--verify", "MERGE_HEAD").returncode == 0
+
+
+def unmerged(project: Path) -> list[PurePosixPath]:
+    names = _output(project, "diff", "--name-only", "--diff-filter=U", "-z")
+    return sorted({PurePosixPath(name) for name in names.split("\0") if name})
+
+
+def merge(project: Path, base: str, theirs: str, label: str, message: str) -> bool:
+    """Merge `theirs` into HEAD over `base` with diff3 markers, and leave the
+    merge recorded as `git merge --no-commit` would. True when it conflicts."""
+    head = _output(project, "rev-parse", "HEAD").strip()
+    result = git(
+        project,
+        "-c",
+        "merge.conflictStyle=diff3",
+        "-c",
+        "merge.renames=true",
+        "merge-recursive",
+        base,
+        "--",
+        head,
+        theirs,
+        env={f"GITHEAD_{theirs}": label, f"GITHEAD_{base}": "base"},
+    )
+    conflicted = unmerged(project)
+    if result.returncode != 0 and not conflicted:
+        reason = (result.stderr or result.stdout).strip()
+        raise UserError(f"git could not merge the update, nothing changed: {reason}")
+    for name, text in (
+        ("ORIG_HEAD", head),
+        ("MERGE_HEAD", theirs),
+        ("MERGE_MSG", message),
+        ("MERGE_MODE", "no-ff"),
+    ):
+        path = Path(_output(project, "rev-parse", "--git-path", name).strip())
+        (project / path).write_text(text + "\n", encoding="utf-8")
+    return bool(conflicted)
+
+
+def commit_merge(project: Path) -> str:
+    """Finish a merge that `merge` left without conflicts."""
+    result = git(project, *_identity(project), "commit", "-q", "--no-edit")
+    if result.returncode != 0:
+        raise UserError(
+            "the update is merged but `git commit` failed: "
+            f"{(result.stderr or result.stdout).strip()}; fix that and run "
+            "`git commit`, or `tfk update --abort`"
+        )
+    return _output(project, "rev-parse", "HEAD").strip()
+
+
+def abort(project: Path) -> None:
+    result = git(project, "merge", "--abort")
+    if result.returncode != 0:
+        raise UserError(f"git merge --abort failed: {result.stderr.strip()}")
+
+
+def changed(project: Path, since: str) -> list[tuple[str, PurePosixPath]]:
+    """(git status letter, path) of every file that differs from `since`,
+    in the index and work tree."""
+    status = _output(project, "diff", "-M", "-z", "--name-status", since)
+    fields = iter(status.split("\0"))
+    found = []
+    for kind in fields:
+        if not kind:
+            continue
+        if kind[0] in "RC":
+            next(fields)
+        found.append((kind[0], PurePosixPath(next(fields))))
+    return found
