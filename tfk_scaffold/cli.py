@@ -159,8 +159,9 @@ def update(
 ) -> None:
     """Merge this tfk's templates into the project, keeping your edits.
 
-    In a git project the update is a git merge (commit your work first); exit
-    code 1 when files need their conflict markers resolved.
+    In a git project the update is a git merge (commit your work first). Exit
+    code 1 when files need their conflict markers resolved, or with --check
+    when an update waits.
     """
     from tfk_scaffold.update import (
         abort_update,
@@ -176,15 +177,16 @@ def update(
         return
     plan = plan_update(path, style=style, task=task)
     if check:
-        lines = checked(plan)
+        lines, waiting = checked(plan), bool(plan.changes)
     elif dry_run:
         typer.echo(diff(plan), nl=False)
-        lines = summary(plan, dry_run=True)
+        lines, waiting = summary(plan, dry_run=True), bool(plan.conflicts)
     else:
-        lines = apply_update(plan)
+        outcome = apply_update(plan)
+        lines, waiting = outcome.lines, outcome.conflicts
     for line in lines:
         typer.echo(line)
-    if (check and plan.changes) or "conflict" in lines[-1]:
+    if waiting:
         raise typer.Exit(1)
 
 

@@ -265,7 +265,7 @@ def merge(project: Path, base: str, theirs: str, label: str, message: str) -> bo
         "--",
         head,
         theirs,
-        env={f"GITHEAD_{theirs}": label, f"GITHEAD_{base}": "base"},
+        env={f"GITHEAD_{theirs}": label, f"GITHEAD_{head}": "HEAD (yours)"},
     )
     conflicted = unmerged(project)
     if result.returncode != 0 and not conflicted:

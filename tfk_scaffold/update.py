@@ -354,18 +354,26 @@ def merge(path: PurePosixPath, ours: str, base: str, theirs: str) -> tuple[str, 
     return result.stdout.decode("utf-8"), result.returncode > 0
 
 
-def apply_update(plan: UpdatePlan) -> list[str]:
-    """Do what `plan` says; the summary lines. Conflicts stay for the user."""
+@dataclass(frozen=True)
+class Outcome:
+    """What an update did: one line a file, then one line overall."""
+
+    lines: list[str]
+    conflicts: bool
+
+
+def apply_update(plan: UpdatePlan) -> Outcome:
+    """Do what `plan` says. Conflicts stay for the user to resolve."""
     if plan.base_commit is None:
         _remove_stale_temporaries(plan)
         update_in_place(plan.project, plan.writes())
-        return summary(plan, dry_run=False)
+        return Outcome(summary(plan, dry_run=False), bool(plan.conflicts))
     if not plan.changes:
-        return summary(plan, dry_run=False)
+        return Outcome(summary(plan, dry_run=False), False)
     return _apply_git(plan)
 
 
-def _apply_git(plan: UpdatePlan) -> list[str]:
+def _apply_git(plan: UpdatePlan) -> Outcome:
     assert plan.base_commit is not None and plan.layout is not None
     project = plan.project
     dirty = git.uncommitted(project)
@@ -396,22 +404,26 @@ def _apply_git(plan: UpdatePlan) -> list[str]:
     )
     head = git.git(project, "rev-parse", "HEAD").stdout.strip()
     message = f"Update {name} to {version} (templates {shipped_hash()})"
-    conflicted = git.merge(project, base, theirs, version, message)
+    git.merge(project, base, theirs, version, message)
+    left = git.unmerged(project)
     lines = [
-        f"{GIT_KINDS.get(kind, 'updated')} {path}"
+        f"{'conflict' if path in left else GIT_KINDS.get(kind, 'updated')} {path}"
         for kind, path in git.changed(project, head)
     ]
     target = f"{project}/ ({plan.new.style} style, {version})"
-    if conflicted:
-        left = git.unmerged(project)
-        return lines + [
-            f"{len(left)} conflict(s) in {target}: resolve the <<<<<<< / ||||||| "
-            f"base / >>>>>>> markers in {', '.join(map(str, left))} (`git mergetool` "
-            "helps), `git add` them and `git commit`; `tfk update --abort` "
-            "restores the tree"
-        ]
+    if left:
+        return Outcome(
+            lines
+            + [
+                f"{len(left)} conflict(s) in {target}: resolve the <<<<<<< / "
+                f"||||||| base / >>>>>>> markers in {', '.join(map(str, left))} "
+                "(`git mergetool` helps), `git add` them and `git commit`; "
+                "`tfk update --abort` restores the tree"
+            ],
+            True,
+        )
     commit = git.commit_merge(project)
-    return lines + [f"updated {target}: merged as commit {commit[:12]}"]
+    return Outcome(lines + [f"updated {target}: merged as commit {commit[:12]}"], False)
 
 
 def _remove_stale_temporaries(plan: UpdatePlan) -> None:
