@@ -35,12 +35,14 @@ from tfk_scaffold import history as git
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.generate import build
 from tfk_scaffold.release import HASH_LENGTH, released_templates, shipped_hash
+from tfk_scaffold.render import PACKAGE_TOKEN, template_paths
 from tfk_scaffold.spec import ProjectSpec, make_spec
 from tfk_scaffold.write import update_in_place
 
 RECORD = PurePosixPath(".tfk.toml")
 VERSION_PATTERN = re.compile(r"\d+(\.\d+){1,3}((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?")
 HASH_PATTERN = re.compile(rf"[0-9a-f]{{{HASH_LENGTH}}}")
+TEMPORARY = re.compile(r"\..+\.tfk-[A-Za-z0-9_]{8}")
 MARKERS = (re.compile(r"^<<<<<<<( |$)", re.M), re.compile(r"^>>>>>>>( |$)", re.M))
 YOURS, TFK = "yours", "tfk"
 # How `summary` words a change when `--dry-run` only says what would happen.
@@ -365,7 +367,6 @@ class Outcome:
 def apply_update(plan: UpdatePlan) -> Outcome:
     """Do what `plan` says. Conflicts stay for the user to resolve."""
     if plan.base_commit is None:
-        _remove_stale_temporaries(plan)
         update_in_place(plan.project, plan.writes())
         return Outcome(summary(plan, dry_run=False), bool(plan.conflicts))
     if not plan.changes:
@@ -426,15 +427,25 @@ def _apply_git(plan: UpdatePlan) -> Outcome:
     return Outcome(lines + [f"updated {target}: merged as commit {commit[:12]}"], False)
 
 
-def _remove_stale_temporaries(plan: UpdatePlan) -> None:
-    """Temporary files an interrupted (`kill -9`) update left beside its files:
-    `write.replace_file` names them `.<name>.tfk-<random>`."""
-    for path in plan.base.files.keys() | plan.theirs.files.keys():
-        folder = plan.project / path.parent
-        if folder.is_dir():
-            for stale in folder.glob(f".{path.name}.tfk-*"):
-                if stale.is_file() and not stale.is_symlink():
-                    stale.unlink()
+def remove_stale_temporaries(project: Path) -> list[Path]:
+    """Delete the temporary files an interrupted (`kill -9`) update left beside
+    the files it was replacing; `write.replace_file` names them
+    `.<name>.tfk-<random>`. The removed files."""
+    spec = read_record(project).spec
+    folders = {project} | {
+        project / str(path.parent).replace(PACKAGE_TOKEN, spec.package)
+        for path in template_paths(spec.style, spec.task)
+    }
+    stale = [
+        file
+        for folder in sorted(folders)
+        if folder.is_dir() and not folder.is_symlink()
+        for file in folder.glob(".*.tfk-*")
+        if TEMPORARY.fullmatch(file.name) and file.is_file() and not file.is_symlink()
+    ]
+    for file in stale:
+        file.unlink()
+    return stale
 
 
 def abort_update(project: Path) -> str:
