@@ -369,3 +369,18 @@ def test_a_squashed_history_without_a_known_release_names_the_missing_base(tmp_p
     result = runner.invoke(app, ["update", str(project)])
     assert result.exit_code == 1
     assert "git fetch --unshallow" in result.output
+
+
+def test_a_squashed_history_of_a_known_release_still_merges_with_git(project, tmp_path):
+    shutil.rmtree(project / ".git")
+    git(project, "init", "-q")
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "Our notes.\n")
+    commit_all(project, "squashed")
+    root = resum(tmp_path)
+    outcome = apply_update(plan_update(project, templates=root))
+    assert not outcome.conflicts, outcome.lines
+    assert "## Resum\n" in readme.read_text()
+    assert readme.read_text().endswith("Our notes.\n")
+    assert len(git(project, "log", "-1", "--format=%P").split()) == 2
+    assert plan_update(project, templates=root).changes == []

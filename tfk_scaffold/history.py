@@ -169,10 +169,13 @@ def _cat_blobs(project: Path, shas: list[str]) -> dict[str, str]:
     return blobs
 
 
-def layout(project: Path, base: str) -> Layout:
-    """How HEAD keeps the files of the render in `base`."""
+def layout(project: Path, base: str | None) -> Layout:
+    """How HEAD keeps the files of the render in `base` (without a base commit,
+    moves are not known)."""
     moved = {}
-    status = _output(project, "diff", "-M", "-z", "--name-status", base, "HEAD")
+    status = ""
+    if base is not None:
+        status = _output(project, "diff", "-M", "-z", "--name-status", base, "HEAD")
     fields = iter(status.split("\0"))
     for kind in fields:
         if kind.startswith("R"):
@@ -193,9 +196,9 @@ def layout(project: Path, base: str) -> Layout:
     return Layout(moved, frozenset(crlf), links, frozenset(tracked))
 
 
-def commit_tree(project: Path, tree: Tree, parent: str, message: str) -> str:
-    """Commit `tree` as a child of `parent` without touching the work tree,
-    the index or any branch; returns the commit."""
+def commit_tree(project: Path, tree: Tree, parent: str | None, message: str) -> str:
+    """Commit `tree` as a child of `parent` (None: a root commit) without
+    touching the work tree, the index or any branch; returns the commit."""
     with tempfile.TemporaryDirectory(prefix="tfk-render-") as scratch:
         root = Path(scratch)
         for path, text in tree.files.items():
@@ -218,13 +221,15 @@ def commit_tree(project: Path, tree: Tree, parent: str, message: str) -> str:
         finally:
             Path(env["GIT_INDEX_FILE"]).unlink(missing_ok=True)
     written = result.stdout.strip()
+    parents = [] if parent is None else ["-p", parent]
     return _output(
         project,
         *_identity(project),
+        "-c",
+        "commit.gpgSign=false",
         "commit-tree",
         written,
-        "-p",
-        parent,
+        *parents,
         "-m",
         message,
     ).strip()
@@ -233,6 +238,12 @@ def commit_tree(project: Path, tree: Tree, parent: str, message: str) -> str:
 def _identity(project: Path) -> list[str]:
     has = git(project, "config", "user.email")
     return [] if has.returncode == 0 and has.stdout.strip() else FALLBACK_IDENTITY
+
+
+def marked(project: Path) -> list[PurePosixPath]:
+    """Tracked files with a line that starts a conflict marker."""
+    found = git(project, "grep", "-l", "-z", "-I", "-E", "-e", "^<<<<<<<( |$)")
+    return [PurePosixPath(name) for name in found.stdout.split("\0") if name]
 
 
 def uncommitted(project: Path) -> list[str]:

@@ -81,6 +81,8 @@ class UpdatePlan:
     new: ProjectSpec
     base: git.Tree
     theirs: git.Tree
+    # A git project: the update is a git merge, else each file is merged alone.
+    git: bool = False
     # The render tfk committed last, when the project's git history holds it.
     base_commit: str | None = None
     layout: git.Layout | None = None
@@ -171,8 +173,11 @@ def plan_update(
         _refuse_unfinished_merge(project)
     commit = git.find_base(project) if repository else None
     if commit is not None:
-        return _plan_git(project, old, new, theirs, commit)
+        base = git.read_tree(project, commit)
+        return _plan_git(project, old, new, base, theirs, commit)
     base = git.Tree(_by_path(build(old, _base_templates(project, record, repository))))
+    if repository:  # history squashed: merge from the re-rendered base
+        return _plan_git(project, old, new, base, theirs, None)
     _refuse_markers(project, sorted(base.files.keys() | theirs.files.keys()))
     plan = UpdatePlan(project, old, new, base, theirs)
     for path in sorted(base.files.keys() | theirs.files.keys()):
@@ -181,12 +186,16 @@ def plan_update(
 
 
 def _plan_git(
-    project: Path, old: ProjectSpec, new: ProjectSpec, theirs: git.Tree, commit: str
+    project: Path,
+    old: ProjectSpec,
+    new: ProjectSpec,
+    base: git.Tree,
+    theirs: git.Tree,
+    commit: str | None,
 ) -> UpdatePlan:
     layout = git.layout(project, commit)
-    _refuse_markers(project, sorted(layout.tracked))
-    base = git.read_tree(project, commit)
-    plan = UpdatePlan(project, old, new, base, theirs, commit, layout)
+    _refuse_markers(project, git.marked(project))
+    plan = UpdatePlan(project, old, new, base, theirs, True, commit, layout)
     before, after = layout.adapt(base), layout.adapt(theirs)
     for path in sorted(before.files.keys() | after.files.keys()):
         was, now = before.files.get(path), after.files.get(path)
@@ -366,7 +375,7 @@ class Outcome:
 
 def apply_update(plan: UpdatePlan) -> Outcome:
     """Do what `plan` says. Conflicts stay for the user to resolve."""
-    if plan.base_commit is None:
+    if not plan.git:
         update_in_place(plan.project, plan.writes())
         return Outcome(summary(plan, dry_run=False), bool(plan.conflicts))
     if not plan.changes:
@@ -375,7 +384,7 @@ def apply_update(plan: UpdatePlan) -> Outcome:
 
 
 def _apply_git(plan: UpdatePlan) -> Outcome:
-    assert plan.base_commit is not None and plan.layout is not None
+    assert plan.layout is not None
     project = plan.project
     dirty = git.uncommitted(project)
     if dirty:
@@ -386,7 +395,7 @@ def _apply_git(plan: UpdatePlan) -> Outcome:
     name, version = plan.new.name, f"tfk {__version__}"
     base = plan.base_commit
     adapted = plan.layout.adapt(plan.base)
-    if adapted != plan.base:
+    if adapted != plan.base or base is None:
         base = git.commit_tree(
             project,
             adapted,
