@@ -384,3 +384,13 @@ def test_a_squashed_history_of_a_known_release_still_merges_with_git(project, tm
     assert readme.read_text().endswith("Our notes.\n")
     assert len(git(project, "log", "-1", "--format=%P").split()) == 2
     assert plan_update(project, templates=root).changes == []
+
+
+def test_a_deleted_file_stays_deleted_and_the_update_says_so(project, tmp_path):
+    git(project, "rm", "-q", "README.md")
+    commit_all(project)
+    outcome = apply_update(plan_update(project, templates=resum(tmp_path)))
+    assert not outcome.conflicts, outcome.lines
+    assert "kept README.md: you deleted it; it stays deleted" in outcome.lines
+    assert not (project / "README.md").exists()
+    assert git(project, "status", "--porcelain") == ""

@@ -45,9 +45,10 @@ class Tree:
 @dataclass(frozen=True)
 class Layout:
     """How HEAD keeps the files of a render: where the user moved them, which
-    use CRLF, which are symlinks to which tracked file."""
+    they deleted, which use CRLF, which are symlinks to which tracked file."""
 
     moved: dict[PurePosixPath, PurePosixPath]
+    deleted: frozenset[PurePosixPath]
     crlf: frozenset[PurePosixPath]
     links: dict[PurePosixPath, str]
     tracked: frozenset[PurePosixPath]
@@ -58,6 +59,8 @@ class Layout:
         links = dict(tree.links)
         for path, text in tree.files.items():
             where = self.moved.get(path, path)
+            if where in self.deleted:
+                continue  # deleted files stay deleted
             if where in self.links:
                 links[path] = self.links[where]
                 target = self._link_target(where)
@@ -169,13 +172,13 @@ def _cat_blobs(project: Path, shas: list[str]) -> dict[str, str]:
     return blobs
 
 
-def layout(project: Path, base: str | None) -> Layout:
-    """How HEAD keeps the files of the render in `base` (without a base commit,
-    moves are not known)."""
+def layout(project: Path, base: Tree, commit: str | None) -> Layout:
+    """How HEAD keeps the files of `base`, the render in `commit` (without a
+    commit, moves are not known)."""
     moved = {}
     status = ""
-    if base is not None:
-        status = _output(project, "diff", "-M", "-z", "--name-status", base, "HEAD")
+    if commit is not None:
+        status = _output(project, "diff", "-M", "-z", "--name-status", commit, "HEAD")
     fields = iter(status.split("\0"))
     for kind in fields:
         if kind.startswith("R"):
@@ -193,7 +196,8 @@ def layout(project: Path, base: str | None) -> Layout:
             links[path] = str((project / name).readlink())
         elif "i/crlf" in endings.split():
             crlf.add(path)
-    return Layout(moved, frozenset(crlf), links, frozenset(tracked))
+    deleted = {path for path in base.files if moved.get(path, path) not in tracked}
+    return Layout(moved, frozenset(deleted), frozenset(crlf), links, frozenset(tracked))
 
 
 def commit_tree(project: Path, tree: Tree, parent: str | None, message: str) -> str:

@@ -193,9 +193,12 @@ def _plan_git(
     theirs: git.Tree,
     commit: str | None,
 ) -> UpdatePlan:
-    layout = git.layout(project, commit)
+    layout = git.layout(project, base, commit)
     _refuse_markers(project, git.marked(project))
     plan = UpdatePlan(project, old, new, base, theirs, True, commit, layout)
+    for path in sorted(layout.deleted):
+        if theirs.files.get(path, base.files[path]) != base.files[path]:
+            plan.kept.append((path, "you deleted it; it stays deleted"))
     before, after = layout.adapt(base), layout.adapt(theirs)
     for path in sorted(before.files.keys() | after.files.keys()):
         was, now = before.files.get(path), after.files.get(path)
@@ -421,14 +424,15 @@ def _apply_git(plan: UpdatePlan) -> Outcome:
         for kind, path in git.changed(project, head)
     ]
     target = f"{project}/ ({plan.new.style} style, {version})"
+    lines += [f"kept {path}: {reason}" for path, reason in plan.kept]
     if left:
         return Outcome(
             lines
             + [
-                f"{len(left)} conflict(s) in {target}: resolve the <<<<<<< / "
-                f"||||||| base / >>>>>>> markers in {', '.join(map(str, left))} "
-                "(`git mergetool` helps), `git add` them and `git commit`; "
-                "`tfk update --abort` restores the tree"
+                f"{len(left)} conflict(s) in {target}: resolve "
+                f"{', '.join(map(str, left))} (markers <<<<<<< / ||||||| base / "
+                ">>>>>>>; `git status` and `git mergetool` show each), `git add` "
+                "them and `git commit`; `tfk update --abort` restores the tree"
             ],
             True,
         )
