@@ -7,6 +7,7 @@ the repository these tests run in.
 """
 
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -76,7 +77,7 @@ def early_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(
         [sys.executable, "-m", "tfk_scaffold", "new", "demo", "--style", "hybrid"],
         cwd=parent,
-        env={"PYTHONPATH": str(early), "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "PYTHONPATH": str(early)},
         check=True,
         capture_output=True,
     )

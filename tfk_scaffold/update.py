@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 from tfk_scaffold import __version__
 from tfk_scaffold import history as git
 from tfk_scaffold.errors import UserError
+from tfk_scaffold.files import File
 from tfk_scaffold.generate import build
 from tfk_scaffold.release import HASH_LENGTH, released_templates, shipped_hash
 from tfk_scaffold.render import PACKAGE_TOKEN, template_paths
@@ -268,7 +269,7 @@ def _has_markers(file: Path) -> bool:
     return all(marker.search(text) for marker in MARKERS)
 
 
-def _by_path(files: list) -> dict[PurePosixPath, str]:
+def _by_path(files: list[File]) -> dict[PurePosixPath, str]:
     return {file.path: file.contents for file in files}
 
 
@@ -335,8 +336,7 @@ def merge_endings(
     and gets only the template's changes, never a whole-file conflict."""
     if "\r\n" not in ours:
         return merge(path, ours, base, theirs)
-    merged, conflicted = merge(path, ours, _crlf(base), _crlf(theirs))
-    return merged, conflicted
+    return merge(path, ours, _crlf(base), _crlf(theirs))
 
 
 def merge(path: PurePosixPath, ours: str, base: str, theirs: str) -> tuple[str, bool]:
