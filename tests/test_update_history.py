@@ -259,8 +259,12 @@ def test_a_conflict_is_a_merge_in_progress_that_abort_undoes(project, tmp_path):
     assert check.exit_code == 1
     assert "still in progress" in check.output
 
-    aborted = runner.invoke(app, ["update", str(project), "--abort"])
-    assert aborted.exit_code == 0, aborted.output
+    assert runner.invoke(app, ["update", str(project), "--abort"]).exit_code == 0
+    again = runner.invoke(app, ["update", str(project), "--abort"])
+    assert again.output == (
+        f"error: no update is in progress in {project}; nothing to abort\n"
+    )
+    assert again.exit_code == 1
     after = worktree(project)
     assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
     assert git(project, "status", "--porcelain") == ""
@@ -395,3 +399,19 @@ def test_a_deleted_file_stays_deleted_and_the_update_says_so(project, tmp_path):
     assert "kept README.md: you deleted it; it stays deleted" in outcome.lines
     assert not (project / "README.md").exists()
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_abort_leaves_a_merge_that_tfk_did_not_start_alone(project):
+    git(project, "checkout", "-q", "-b", "other")
+    (project / "NOTES.md").write_text("other\n")
+    commit_all(project, "other")
+    git(project, "checkout", "-q", "-")
+    (project / "NOTES.md").write_text("main\n")
+    commit_all(project, "main")
+    subprocess.run(["git", *TEAM, "merge", "other"], cwd=project, capture_output=True)
+    result = runner.invoke(app, ["update", str(project), "--abort"])
+    assert result.exit_code == 1
+    assert "is not a tfk update; `git merge --abort` undoes it" in result.output
+    git(project, "rev-parse", "--verify", "MERGE_HEAD")
+    rerun = runner.invoke(app, ["update", str(project)])
+    assert "still in progress" in rerun.output

@@ -2,6 +2,7 @@
 record, `kill -9`, CRLF files, symlinks, a rerun over conflicts; and the release
 guard that keeps `.tfk.toml`'s template hash honest."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -209,10 +210,35 @@ def test_templates_have_a_recorded_release(tmp_path):
         recorded
     ), "two releases, one template set"
     for digest in recorded.values():
-        kept = release.RELEASED / f"{digest}.tar.xz"
-        assert (
-            digest == release.shipped_hash() or kept.is_file()
-        ), f"released/{digest}.tar.xz is missing: scripts/release.py keeps it"
+        kept = release.released_templates(digest)
+        assert kept is not None, f"released/{digest}.tar.xz is missing"
+        assert release.templates_hash(kept) == digest
+
+
+def test_the_release_script_records_a_new_version_and_keeps_the_last(tmp_path):
+    clone = tmp_path / "tfk"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    previous = release.recorded_releases()[__version__]
+    if previous != release.templates_hash(clone / "templates"):
+        pytest.skip("the committed templates differ from the working tree's")
+    template = clone / "templates" / README_TEMPLATE
+    template.write_text(template.read_text() + "\nNew in 9.0.0.\n")
+    result = subprocess.run(
+        [sys.executable, "scripts/release.py", "9.0.0"],
+        cwd=clone,
+        env={**os.environ, "PYTHONPATH": str(clone)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    records = tomllib.loads((clone / "tfk_scaffold/releases.toml").read_text())
+    digest = release.templates_hash(clone / "templates")
+    assert records["releases"] == {**release.recorded_releases(), "9.0.0": digest}
+    assert '__version__ = "9.0.0"' in (clone / "tfk_scaffold/__init__.py").read_text()
+    kept = clone / f"tfk_scaffold/released/{previous}.tar.xz"
+    with tarfile.open(kept) as tar:
+        tar.extractall(tmp_path / "kept", filter="data")
+    assert release.templates_hash(tmp_path / "kept/templates") == previous
 
 
 def test_the_record_and_the_version_name_the_template_set():

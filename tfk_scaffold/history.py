@@ -309,6 +309,12 @@ def commit_merge(project: Path) -> str:
     return _output(project, "rev-parse", "HEAD").strip()
 
 
+def merging_an_update(project: Path) -> bool:
+    """Whether the merge in progress is one `tfk update` started."""
+    body = git(project, "log", "-1", "--format=%B", "MERGE_HEAD")
+    return body.returncode == 0 and TRAILER in body.stdout
+
+
 def abort(project: Path) -> None:
     result = git(project, "merge", "--abort")
     if result.returncode != 0:

@@ -470,6 +470,11 @@ def abort_update(project: Path) -> str:
         )
     if not git.merging(project):
         raise UserError(f"no update is in progress in {project}; nothing to abort")
+    if not git.merging_an_update(project):
+        raise UserError(
+            f"the merge in progress in {project} is not a tfk update; "
+            "`git merge --abort` undoes it"
+        )
     git.abort(project)
     return f"aborted the update: {project} is as it was before it"
 
