@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from tfk_scaffold.cli import app
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.generate import build, new_project
+from tfk_scaffold.history import Tree, find_base, read_tree
 from tfk_scaffold.spec import make_spec
 from tfk_scaffold.update import apply_update, plan_update
 
@@ -415,3 +416,11 @@ def test_abort_leaves_a_merge_that_tfk_did_not_start_alone(project):
     git(project, "rev-parse", "--verify", "MERGE_HEAD")
     rerun = runner.invoke(app, ["update", str(project)])
     assert "still in progress" in rerun.output
+
+
+def test_tfk_new_commits_exactly_the_render_that_update_starts_from(project):
+    """The contract with `tfk new`: its first commit is found as the base."""
+    base = find_base(project)
+    assert base == git(project, "rev-list", "--max-parents=0", "HEAD").strip()
+    files = {file.path: file.contents for file in build(make_spec("demo"))}
+    assert read_tree(project, base) == Tree(files)
