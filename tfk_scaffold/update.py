@@ -30,8 +30,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from tfk_scaffold import __version__
-from tfk_scaffold import history as git
+from tfk_scaffold import __version__, history
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.files import File
 from tfk_scaffold.generate import build
@@ -80,13 +79,13 @@ class UpdatePlan:
     project: Path
     old: ProjectSpec
     new: ProjectSpec
-    base: git.Tree
-    theirs: git.Tree
+    base: history.Tree
+    theirs: history.Tree
     # A git project: the update is a git merge, else each file is merged alone.
     git: bool = False
     # The render tfk committed last, when the project's git history holds it.
     base_commit: str | None = None
-    layout: git.Layout | None = None
+    layout: history.Layout | None = None
     changes: list[Change] = field(default_factory=list)
     # Files tfk would have changed but leaves alone, with the reason.
     kept: list[tuple[PurePosixPath, str]] = field(default_factory=list)
@@ -168,15 +167,17 @@ def plan_update(
     record = read_record(project)
     old = record.spec
     new = make_spec(old.name, style or old.style, task or old.task)
-    theirs = git.Tree(_by_path(build(new, templates)))
-    repository = git.is_repository(project)
+    theirs = history.Tree(_by_path(build(new, templates)))
+    repository = history.is_repository(project)
     if repository:
         _refuse_unfinished_merge(project)
-    commit = git.find_base(project) if repository else None
+    commit = history.find_base(project) if repository else None
     if commit is not None:
-        base = git.read_tree(project, commit)
+        base = history.read_tree(project, commit)
         return _plan_git(project, old, new, base, theirs, commit)
-    base = git.Tree(_by_path(build(old, _base_templates(project, record, repository))))
+    base = history.Tree(
+        _by_path(build(old, _base_templates(project, record, repository)))
+    )
     if repository:  # history squashed: merge from the re-rendered base
         return _plan_git(project, old, new, base, theirs, None)
     _refuse_markers(project, sorted(base.files.keys() | theirs.files.keys()))
@@ -190,13 +191,15 @@ def _plan_git(
     project: Path,
     old: ProjectSpec,
     new: ProjectSpec,
-    base: git.Tree,
-    theirs: git.Tree,
+    base: history.Tree,
+    theirs: history.Tree,
     commit: str | None,
 ) -> UpdatePlan:
-    layout = git.layout(project, base, commit)
-    _refuse_markers(project, git.marked(project))
-    plan = UpdatePlan(project, old, new, base, theirs, True, commit, layout)
+    layout = history.layout(project, base, commit)
+    _refuse_markers(project, history.marked(project))
+    plan = UpdatePlan(
+        project, old, new, base, theirs, git=True, base_commit=commit, layout=layout
+    )
     for path in sorted(layout.deleted):
         if theirs.files.get(path, base.files[path]) != base.files[path]:
             plan.kept.append((path, "you deleted it; it stays deleted"))
@@ -223,7 +226,7 @@ def _base_templates(project: Path, record: Record, repository: bool) -> Path:
     )
     where = (
         "its git history holds no commit `Generate "
-        f"{record.spec.name} with tfk` nor a `{git.TRAILER}` commit (a shallow "
+        f"{record.spec.name} with tfk` nor a `{history.TRAILER}` commit (a shallow "
         "clone or squashed history drops them: `git fetch --unshallow`)"
         if repository
         else "it is not a git repository whose history holds tfk's first commit"
@@ -236,9 +239,9 @@ def _base_templates(project: Path, record: Record, repository: bool) -> Path:
 
 
 def _refuse_unfinished_merge(project: Path) -> None:
-    if not git.merging(project):
+    if not history.merging(project):
         return
-    left = git.unmerged(project)
+    left = history.unmerged(project)
     todo = (
         f"resolve the conflicts in {', '.join(map(str, left))} (`git mergetool` "
         "helps), `git add` them and `git commit`"
@@ -389,7 +392,7 @@ def apply_update(plan: UpdatePlan) -> Outcome:
 def _apply_git(plan: UpdatePlan) -> Outcome:
     assert plan.layout is not None
     project = plan.project
-    dirty = git.uncommitted(project)
+    dirty = history.uncommitted(project)
     if dirty:
         raise UserError(
             f"{project} has uncommitted changes ({', '.join(dirty[:5])}); commit or "
@@ -399,29 +402,29 @@ def _apply_git(plan: UpdatePlan) -> Outcome:
     base = plan.base_commit
     adapted = plan.layout.adapt(plan.base)
     if adapted != plan.base or base is None:
-        base = git.commit_tree(
+        base = history.commit_tree(
             project,
             adapted,
             base,
             f"{name} as tfk last rendered it, in this project's layout\n\n"
-            f"{git.TRAILER} {plan.old.tfk_version}",
+            f"{history.TRAILER} {plan.old.tfk_version}",
         )
-    theirs = git.commit_tree(
+    theirs = history.commit_tree(
         project,
         plan.layout.adapt(plan.theirs),
         base,
         f"{name} as {version} renders it (templates {shipped_hash()})\n\n"
         "The files tfk writes for this project, in its layout; tfk update merges\n"
         f"this into your branch and starts the next update from here.\n\n"
-        f"{git.TRAILER} {__version__} {shipped_hash()}",
+        f"{history.TRAILER} {__version__} {shipped_hash()}",
     )
-    head = git.git(project, "rev-parse", "HEAD").stdout.strip()
+    head = history.git(project, "rev-parse", "HEAD").stdout.strip()
     message = f"Update {name} to {version} (templates {shipped_hash()})"
-    git.merge(project, base, theirs, version, message)
-    left = git.unmerged(project)
+    history.merge(project, base, theirs, version, message)
+    left = history.unmerged(project)
     lines = [
         f"{'conflict' if path in left else GIT_KINDS.get(kind, 'updated')} {path}"
-        for kind, path in git.changed(project, head)
+        for kind, path in history.changed(project, head)
     ]
     target = f"{project}/ ({plan.new.style} style, {version})"
     lines += [f"kept {path}: {reason}" for path, reason in plan.kept]
@@ -436,7 +439,7 @@ def _apply_git(plan: UpdatePlan) -> Outcome:
             ],
             True,
         )
-    commit = git.commit_merge(project)
+    commit = history.commit_merge(project)
     return Outcome(lines + [f"updated {target}: merged as commit {commit[:12]}"], False)
 
 
@@ -463,19 +466,19 @@ def remove_stale_temporaries(project: Path) -> list[Path]:
 
 def abort_update(project: Path) -> str:
     """Undo an update whose merge is still in progress."""
-    if not git.is_repository(project):
+    if not history.is_repository(project):
         raise UserError(
             f"{project} is not a git repository: tfk update --abort undoes a merge "
             "in progress, and only git projects have one"
         )
-    if not git.merging(project):
+    if not history.merging(project):
         raise UserError(f"no update is in progress in {project}; nothing to abort")
-    if not git.merging_an_update(project):
+    if not history.merging_an_update(project):
         raise UserError(
             f"the merge in progress in {project} is not a tfk update; "
             "`git merge --abort` undoes it"
         )
-    git.abort(project)
+    history.abort(project)
     return f"aborted the update: {project} is as it was before it"
 
 
