@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from collections.abc import Callable
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 from test_update import README_TEMPLATE, newer_templates, replaced, snapshot
+from test_update_robust import nesting
 from typer.testing import CliRunner
 
 from tfk_scaffold.cli import app
@@ -26,12 +28,13 @@ from tfk_scaffold.errors import UserError
 from tfk_scaffold.generate import build, new_project
 from tfk_scaffold.history import Tree, find_base, read_tree
 from tfk_scaffold.spec import make_spec
-from tfk_scaffold.update import apply_update, plan_update
+from tfk_scaffold.update import apply_update, plan_update, recover
 
 runner = CliRunner()
 # The first commit of this repository where `tfk new` works.
 EARLY_BUILD = "18f94bd58d69cfd36de02d752a0d02a23275b6fa"
 TEAM = ["-c", "user.name=team", "-c", "user.email=team@example.com"]
+MERGE_STATE = ("MERGE_HEAD", "MERGE_MSG", "MERGE_MODE")
 
 
 def git(project: Path, *arguments: str) -> str:
@@ -424,3 +427,48 @@ def test_tfk_new_commits_exactly_the_render_that_update_starts_from(project):
     assert base == git(project, "rev-list", "--max-parents=0", "HEAD").strip()
     files = {file.path: file.contents for file in build(make_spec("demo"))}
     assert read_tree(project, base) == Tree(files)
+
+
+def test_a_merge_recorded_but_never_run_is_cleared_by_the_rerun(project, tmp_path):
+    """tfk killed between recording the merge and running it."""
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace("## Resume", "## Resuming a run"))
+    commit_all(project)
+    root = resum(tmp_path)
+    assert apply_update(plan_update(project, templates=root)).conflicts
+    state = {name: (project / ".git" / name).read_text() for name in MERGE_STATE}
+    git(project, "merge", "--abort")
+    for name, text in state.items():
+        (project / ".git" / name).write_text(text)
+    recover(project)
+    assert not (project / ".git/MERGE_HEAD").exists()
+    assert apply_update(plan_update(project, templates=root)).conflicts
+    assert "UU README.md" in git(project, "status", "--porcelain")
+
+
+def test_kill_9_during_a_git_update_leaves_a_merge_that_abort_undoes(early):
+    config = early / "config.toml"
+    config.write_text(config.read_text().replace("epochs = 10", "epochs = 3"))
+    commit_all(early)
+    pristine = early.parent / "pristine"
+    shutil.copytree(early, pristine, symlinks=True)
+    command = [sys.executable, "-m", "tfk_scaffold", "update", str(early)]
+    for trial in range(4):
+        shutil.rmtree(early)
+        shutil.copytree(pristine, early, symlinks=True)
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+        while process.poll() is None and not (early / ".git/MERGE_MSG").exists():
+            pass
+        time.sleep(0.005 * trial)
+        process.kill()
+        process.wait()
+        time.sleep(0.5)  # the git that tfk started finishes its merge
+        rerun = runner.invoke(app, ["update", str(early)])
+        assert rerun.exit_code in (0, 1), rerun.output
+        for file in early.rglob("*.toml"):
+            assert nesting(file.read_text()) <= 1
+        if "still in progress" in rerun.output:
+            assert runner.invoke(app, ["update", str(early), "--abort"]).exit_code == 0
+            assert git(early, "status", "--porcelain", "--untracked-files=all") == ""
+            assert git(early, "rev-parse", "HEAD") == git(pristine, "rev-parse", "HEAD")
+        assert "epochs = 3" in config.read_text()

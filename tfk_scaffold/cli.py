@@ -168,7 +168,7 @@ def update(
         apply_update,
         diff,
         plan_update,
-        remove_stale_temporaries,
+        recover,
         summary,
     )
     from tfk_scaffold.update import check as checked
@@ -177,7 +177,7 @@ def update(
         typer.echo(abort_update(path))
         return
     if not (check or dry_run):
-        remove_stale_temporaries(path)
+        recover(path)
     plan = plan_update(path, style=style, task=task)
     if check:
         lines, waiting = checked(plan), bool(plan.changes)

@@ -84,15 +84,26 @@ def _crlf(text: str) -> str:
 def git(
     project: Path, *arguments: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run git in `project`; the result, whatever git's exit code."""
-    return subprocess.run(
-        ["git", "-c", "core.quotePath=false", *arguments],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env={**os.environ, **(env or {})},
-    )
+    """Run git in `project`; the result, whatever git's exit code.
+
+    Output goes to files, not pipes: if tfk is killed (`kill -9`) a git it
+    started finishes its work instead of dying half-way on a broken pipe."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        result = subprocess.run(
+            ["git", "-c", "core.quotePath=false", *arguments],
+            cwd=project,
+            stdout=out,
+            stderr=err,
+            env={**os.environ, **(env or {})},
+        )
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(
+            result.args,
+            result.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+        )
 
 
 def _output(project: Path, *arguments: str) -> str:
@@ -267,8 +278,23 @@ def unmerged(project: Path) -> list[PurePosixPath]:
 
 def merge(project: Path, base: str, theirs: str, label: str, message: str) -> bool:
     """Merge `theirs` into HEAD over `base` with diff3 markers, and leave the
-    merge recorded as `git merge --no-commit` would. True when it conflicts."""
+    merge recorded as `git merge --no-commit` would. True when it conflicts.
+
+    The merge is recorded before git touches a file, so a merge that is killed
+    half-way is still a merge in progress that `git merge --abort` undoes."""
     head = _output(project, "rev-parse", "HEAD").strip()
+    state = [
+        ("ORIG_HEAD", head),
+        ("MERGE_MSG", message),
+        ("MERGE_MODE", "no-ff"),
+        ("MERGE_HEAD", theirs),  # last: its presence means "in progress"
+    ]
+    paths = [
+        project / _output(project, "rev-parse", "--git-path", name).strip()
+        for name, _ in state
+    ]
+    for path, (_, text) in zip(paths, state, strict=True):
+        path.write_text(text + "\n", encoding="utf-8")
     result = git(
         project,
         "-c",
@@ -284,16 +310,10 @@ def merge(project: Path, base: str, theirs: str, label: str, message: str) -> bo
     )
     conflicted = unmerged(project)
     if result.returncode != 0 and not conflicted:
+        for path in reversed(paths[1:]):
+            path.unlink(missing_ok=True)
         reason = (result.stderr or result.stdout).strip()
         raise UserError(f"git could not merge the update, nothing changed: {reason}")
-    for name, text in (
-        ("ORIG_HEAD", head),
-        ("MERGE_HEAD", theirs),
-        ("MERGE_MSG", message),
-        ("MERGE_MODE", "no-ff"),
-    ):
-        path = Path(_output(project, "rev-parse", "--git-path", name).strip())
-        (project / path).write_text(text + "\n", encoding="utf-8")
     return bool(conflicted)
 
 
@@ -315,10 +335,35 @@ def merging_an_update(project: Path) -> bool:
     return body.returncode == 0 and TRAILER in body.stdout
 
 
+def merged_nothing(project: Path) -> bool:
+    """Whether the merge in progress has not changed a file yet (tfk was
+    stopped between recording the merge and running it)."""
+    return (
+        not unmerged(project)
+        and git(project, "diff", "--quiet", "HEAD").returncode == 0
+    )
+
+
 def abort(project: Path) -> None:
-    result = git(project, "merge", "--abort")
-    if result.returncode != 0:
-        raise UserError(f"git merge --abort failed: {result.stderr.strip()}")
+    """Undo the merge in progress: the tree as HEAD has it. An update starts
+    from a clean tree, so every change to a tracked file, and every file the
+    merge added, is the merge's, even if it was killed half-way."""
+    added = _names(project, "MERGE_HEAD") - _names(project, "HEAD")
+    git(project, "merge", "--abort")
+    if merging(project) or uncommitted(project):
+        result = git(project, "reset", "-q", "--hard", "HEAD")
+        if result.returncode != 0:
+            raise UserError(f"git reset --hard failed: {result.stderr.strip()}")
+        for name in ("MERGE_HEAD", "MERGE_MSG", "MERGE_MODE"):
+            path = _output(project, "rev-parse", "--git-path", name).strip()
+            (project / path).unlink(missing_ok=True)
+    for name in sorted(added):
+        (project / name).unlink(missing_ok=True)
+
+
+def _names(project: Path, commit: str) -> set[str]:
+    listing = _output(project, "ls-tree", "-r", "-z", "--name-only", commit)
+    return {name for name in listing.split("\0") if name}
 
 
 def changed(project: Path, since: str) -> list[tuple[str, PurePosixPath]]:

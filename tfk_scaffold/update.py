@@ -443,10 +443,24 @@ def _apply_git(plan: UpdatePlan) -> Outcome:
     return Outcome(lines + [f"updated {target}: merged as commit {commit[:12]}"], False)
 
 
+def recover(project: Path) -> None:
+    """Clear what an update killed half-way (`kill -9`) left behind and that a
+    rerun can redo: temporary files, and a git merge recorded but not started.
+    A merge that changed files stays for the user (resolve or --abort)."""
+    remove_stale_temporaries(project)
+    if (
+        history.is_repository(project)
+        and history.merging(project)
+        and history.merging_an_update(project)
+        and history.merged_nothing(project)
+    ):
+        history.abort(project)
+
+
 def remove_stale_temporaries(project: Path) -> list[Path]:
-    """Delete the temporary files an interrupted (`kill -9`) update left beside
-    the files it was replacing; `write.replace_file` names them
-    `.<name>.tfk-<random>`. The removed files."""
+    """Delete the temporary files an interrupted update left beside the files
+    it was replacing; `write.replace_file` names them `.<name>.tfk-<random>`.
+    The removed files."""
     spec = read_record(project).spec
     folders = {project} | {
         project / str(path.parent).replace(PACKAGE_TOKEN, spec.package)
