@@ -22,13 +22,13 @@ import tempfile
 from pathlib import Path
 
 from tfk_scaffold import __version__
+from tfk_scaffold.record import VERSION_PATTERN
 from tfk_scaffold.release import (
     RELEASED,
     RELEASES,
     recorded_releases,
     templates_hash,
 )
-from tfk_scaffold.update import VERSION_PATTERN
 
 ROOT = Path(__file__).resolve().parents[1]
 INIT = ROOT / "tfk_scaffold/__init__.py"
