@@ -23,6 +23,7 @@ from test_update import README_TEMPLATE, newer_templates, replaced, snapshot
 from test_update_robust import nesting
 from typer.testing import CliRunner
 
+from tfk_scaffold import __version__
 from tfk_scaffold.cli import app
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.generate import build, new_project
@@ -142,12 +143,16 @@ HELPER = "def team_helper() -> int:\n    return 42\n\n\n"
 def test_an_early_build_project_with_team_edits_gets_todays_templates(early):
     now = today()
     config, old_line, new_line = kept_line(
-        early, now, ["config.toml"], lambda line: " = " in line and line[0] != "#"
+        early,
+        now,
+        ["config.toml", "pyproject.toml"],
+        lambda line: " = " in line and line[0] != "#",
     )
     value = lambda line: line.split("=")[0] + "= 7  # the team's value\n"  # noqa: E731
     text = (early / config).read_text()
     (early / config).write_text(edit_line(text, old_line, value))
-    modules = sorted(name for name in now if name.startswith("src/demo/"))
+    modules = sorted(now, key=lambda name: not name.startswith("src/demo/"))
+    modules = [name for name in modules if name.endswith(".py")]
     module, old_def, new_def = kept_line(
         early, now, modules, lambda line: line.startswith("def ")
     )
@@ -155,11 +160,10 @@ def test_an_early_build_project_with_team_edits_gets_todays_templates(early):
     (early / module).write_text(edit_line(text, old_def, lambda line: HELPER + line))
     moved = next(
         name
-        for name in sorted(now)
-        if name.startswith("tests/test_")
-        and (early / name).is_file()
+        for name in sorted(now, key=lambda name: not name.startswith("tests/test_"))
+        if (early / name).is_file()
         and (early / name).read_text() != now[name]
-        and name != module
+        and name not in (config, module, ".tfk.toml")
     )
     (early / "tests/unit").mkdir()
     git(early, "mv", moved, f"tests/unit/{Path(moved).name}")
@@ -169,7 +173,7 @@ def test_an_early_build_project_with_team_edits_gets_todays_templates(early):
 
     waiting = runner.invoke(app, ["update", str(early), "--check"])
     assert waiting.exit_code == 1, waiting.output
-    assert waiting.output.startswith("update waits: tfk 0.2.0")
+    assert waiting.output.startswith(f"update waits: tfk {__version__}")
     assert f"  would update {module}\n" in waiting.output
 
     result = runner.invoke(app, ["update", str(early)])
@@ -188,7 +192,7 @@ def test_an_early_build_project_with_team_edits_gets_todays_templates(early):
 
     current = runner.invoke(app, ["update", str(early), "--check"])
     assert current.exit_code == 0, current.output
-    assert "is up to date with tfk 0.2.0" in current.output
+    assert f"is up to date with tfk {__version__}" in current.output
     again = runner.invoke(app, ["update", str(early)])
     assert again.output.startswith("nothing to update:")
 
@@ -210,7 +214,7 @@ def test_an_early_project_conflicts_only_where_both_changed_the_same_lines(early
     assert f"||||||| base\n{config.splitlines()[line]}\n" in text.replace(
         "||||||| constructed merge base", "||||||| base"
     )
-    assert ">>>>>>> tfk 0.2.0\n" in text
+    assert f">>>>>>> tfk {__version__}\n" in text
     assert (early / "src/demo/model.py").read_text() == now["src/demo/model.py"]
 
 
@@ -252,7 +256,7 @@ def test_a_conflict_is_a_merge_in_progress_that_abort_undoes(project, tmp_path):
     git(project, "rev-parse", "--verify", "MERGE_HEAD")
     assert (
         "<<<<<<< HEAD (yours)\n## Resuming a run\n||||||| constructed merge base\n"
-        "## Resume\n=======\n## Resum\n>>>>>>> tfk 0.2.0\n"
+        f"## Resume\n=======\n## Resum\n>>>>>>> tfk {__version__}\n"
     ) in readme.read_text()
 
     rerun = runner.invoke(app, ["update", str(project)])

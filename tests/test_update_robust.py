@@ -38,7 +38,7 @@ def test_a_version_that_is_not_a_version_is_one_error_and_nothing_moves(
     project, version
 ):
     record = project / ".tfk.toml"
-    record.write_text(record.read_text().replace('"0.2.0"', f'"{version}"'))
+    record.write_text(record.read_text().replace(f'"{__version__}"', f'"{version}"'))
     before = snapshot(project)
     result = runner.invoke(app, ["update", str(project), "--style", "tf"])
     assert result.exit_code == 1
