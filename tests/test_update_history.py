@@ -462,7 +462,7 @@ def test_kill_9_during_a_git_update_leaves_a_merge_that_abort_undoes(early):
         shutil.copytree(pristine, early, symlinks=True)
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
         while process.poll() is None and not (early / ".git/MERGE_MSG").exists():
-            pass
+            time.sleep(0.0002)
         time.sleep(0.005 * trial)
         process.kill()
         process.wait()
