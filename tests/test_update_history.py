@@ -476,3 +476,28 @@ def test_kill_9_during_a_git_update_leaves_a_merge_that_abort_undoes(early):
             assert git(early, "status", "--porcelain", "--untracked-files=all") == ""
             assert git(early, "rev-parse", "HEAD") == git(pristine, "rev-parse", "HEAD")
         assert "epochs = 3" in config.read_text()
+
+
+@pytest.mark.parametrize("with_git", [True, False])
+def test_an_edit_right_above_a_template_insertion_merges_cleanly(tmp_path, with_git):
+    """git alone conflicts when changes touch; tfk only where they overlap."""
+    new_project(make_spec("demo"), tmp_path, force=False, git=with_git)
+    project = tmp_path / "demo"
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace("## Resume\n", "## Resuming a run\n"))
+    if with_git:
+        commit_all(project)
+    root = newer_templates(
+        tmp_path,
+        {
+            README_TEMPLATE: replaced(
+                README_TEMPLATE, "## Resume\n", "## Resume\nNew.\n"
+            )
+        },
+    )
+    outcome = apply_update(plan_update(project, templates=root))
+    assert not outcome.conflicts, outcome.lines
+    assert "## Resuming a run\nNew.\n" in readme.read_text()
+    assert "<<<<<<<" not in readme.read_text()
+    if with_git:
+        assert git(project, "status", "--porcelain") == ""

@@ -26,6 +26,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from tfk_scaffold.conflicts import resolve
 from tfk_scaffold.errors import UserError
 
 GENERATED = re.compile(r"Generate .+ with tfk")  # tfk new's first commit
@@ -314,7 +315,30 @@ def merge(project: Path, base: str, theirs: str, label: str, message: str) -> bo
             path.unlink(missing_ok=True)
         reason = (result.stderr or result.stdout).strip()
         raise UserError(f"git could not merge the update, nothing changed: {reason}")
-    return bool(conflicted)
+    return bool(_keep_real_conflicts(project, conflicted))
+
+
+def _keep_real_conflicts(
+    project: Path, conflicted: list[PurePosixPath]
+) -> list[PurePosixPath]:
+    """Resolve the conflict blocks where the sides only touch (`conflicts.py`);
+    a file left with none is marked resolved. The files still in conflict."""
+    left = []
+    for path in conflicted:
+        file = project / path
+        try:
+            text = file.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            left.append(path)
+            continue
+        resolved, blocks = resolve(text)
+        if resolved != text and not file.is_symlink():
+            file.write_bytes(resolved.encode("utf-8"))
+        if blocks == 0 and "<<<<<<<" in text and not file.is_symlink():
+            _output(project, "add", "--", str(path))
+        else:
+            left.append(path)
+    return left
 
 
 def commit_merge(project: Path) -> str:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from tfk_scaffold import __version__, history
+from tfk_scaffold.conflicts import resolve
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.files import File
 from tfk_scaffold.generate import build
@@ -306,7 +307,8 @@ def merge(path: PurePosixPath, ours: str, base: str, theirs: str) -> tuple[str, 
     if result.returncode > 127:  # git: negative on error, else the conflict count
         reason = result.stderr.decode("utf-8", "replace").strip()
         raise UserError(f"git merge-file failed on {path}: {reason}")
-    return result.stdout.decode("utf-8"), result.returncode > 0
+    merged, left = resolve(result.stdout.decode("utf-8"))
+    return merged, left > 0
 
 
 @dataclass(frozen=True)
