@@ -501,3 +501,18 @@ def test_an_edit_right_above_a_template_insertion_merges_cleanly(tmp_path, with_
     assert "<<<<<<<" not in readme.read_text()
     if with_git:
         assert git(project, "status", "--porcelain") == ""
+
+
+def test_dry_run_and_check_in_a_git_project_write_nothing(project):
+    before = worktree(project)
+    head = git(project, "rev-parse", "HEAD")
+    result = runner.invoke(app, ["update", str(project), "--style", "tf", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert '-style = "hybrid"\n+style = "tf"\n' in result.output
+    assert "would update src/demo/model.py" in result.output
+    check = runner.invoke(app, ["update", str(project), "--style", "tf", "--check"])
+    assert check.exit_code == 1
+    assert "  would update src/demo/model.py\n" in check.output
+    assert worktree(project) == before
+    assert git(project, "rev-parse", "HEAD") == head
+    assert git(project, "status", "--porcelain") == ""

@@ -50,8 +50,14 @@ WOULD = {
     "removed": "would remove",
     "conflict": "would conflict",
 }
-GIT_KINDS = {"M": "updated", "T": "updated", "R": "updated", "A": "added"}
-GIT_KINDS |= {"D": "removed", "U": "conflict"}
+# How `git diff --name-status` letters read in the summary of a git update.
+GIT_KINDS = {
+    "M": "updated",
+    "T": "updated",
+    "R": "updated",
+    "A": "added",
+    "D": "removed",
+}
 
 
 @dataclass(frozen=True)
