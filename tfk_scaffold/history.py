@@ -66,7 +66,7 @@ class Layout:
                 links[path] = self.links[where]
                 target = self._link_target(where)
                 if target is None or target in tree.files:
-                    continue  # a link out of the project: tfk leaves it alone
+                    continue  # a link out of the project, or onto another file
                 where = path = target
             files[path] = _crlf(text) if where in self.crlf else text
         return Tree(files, links)
