@@ -971,8 +971,8 @@ def render_serve(serve: dict, targets: list) -> list[str]:
         "",
         f"Measured {serve['date']}. `python -m PKG serve --port 0` (tf-style project, "
         "1 epoch, exported) in its own process; clients send single-instance "
-        f"`:predict` requests ({FEATURES} floats, one named input each, built from the "
-        f"served signature's metadata) on {serve['connections']} "
+        f"`:predict` requests ({FEATURES} named float columns) on "
+        f"{serve['connections']} "
         "keep-alive `http.client` connections, either one process per connection "
         "or one process with a thread per connection; "
         f"{serve['warmup_s']:.0f} s untimed warm-up, then {serve['duration_s']:.0f} s "

@@ -62,7 +62,7 @@ def main() -> None:
         )
         data = importlib.import_module(f"{package}.data")
         result["train_examples"] = int(
-            data.split_mask(config.data.num_samples, "train", config).sum()
+            data.split_mask(config.data.num_samples, "train", config.data).sum()
         )
         if args.mode == "matmul":
             result.update(matmul_peak(config, args.repeats))
@@ -215,15 +215,13 @@ def run_plain(data, config) -> dict:
     train_data = data.make_dataset("train", config, repeat=True)
     validation_data = data.make_dataset("validation", config)
     mean, variance = data.feature_statistics(config)
-    layers = [
-        keras.Input((info.num_features,)),
-        keras.layers.Normalization(mean=mean, variance=variance),
-    ]
-    layers += [
-        keras.layers.Dense(units, activation="relu")
-        for units in config.model.hidden_units
-    ]
-    model = keras.Sequential([*layers, keras.layers.Dense(info.num_classes)])
+    # The stream's features are {"numeric": rows}: the same one input, by name.
+    features = keras.Input((info.num_features,), name="numeric")
+    x = keras.layers.Normalization(mean=mean, variance=variance)(features)
+    for units in config.model.hidden_units:
+        x = keras.layers.Dense(units, activation="relu")(x)
+    logits = keras.layers.Dense(info.num_classes)(x)
+    model = keras.Model({"numeric": features}, logits)
     model.compile(
         optimizer=keras.optimizers.Adam(config.train.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -407,53 +405,23 @@ def matmul_peak(config, repeats: int) -> dict:
 
 # --- Serving: HTTP clients and direct signature calls -----------------------------
 
+FEATURES = 100
 # A hard cap per connection, whatever the duration: ~20x the target rate for 5 s.
 MAX_REQUESTS = 30_000
-
-
-def one_instance(inputs: dict[str, tuple[str, list[int]]], seed: int = 0) -> object:
-    """One example for a signature, from its inputs' dtypes and shapes (without
-    the batch dimension): bare for one input, else an object by input name."""
-    import random
-
-    rng = random.Random(seed)
-
-    def filled(sizes: list[int], dtype: str) -> object:
-        if sizes:
-            return [filled(sizes[1:], dtype) for _ in range(max(sizes[0], 1))]
-        return "a" if dtype == "string" else round(rng.uniform(-1, 1), 6)
-
-    values = {name: filled(sizes, dtype) for name, (dtype, sizes) in inputs.items()}
-    return next(iter(values.values())) if len(values) == 1 else values
-
-
-def served_inputs(url, http_client_module) -> dict[str, tuple[str, list[int]]]:
-    """The serving signature's inputs, from the server's metadata."""
-    path = url.path.removesuffix(":predict") + "/metadata"
-    connection = http_client_module.HTTPConnection(url.hostname, url.port, timeout=30)
-    connection.request("GET", path)
-    metadata = json.loads(connection.getresponse().read())
-    connection.close()
-    signature = metadata["metadata"]["signature_def"]["signature_def"]
-    inputs = signature["serving_default"]["inputs"]
-    return {
-        name: (
-            "string" if info["dtype"] == "DT_STRING" else "float",
-            [int(d["size"]) for d in info["tensor_shape"]["dim"][1:]],
-        )
-        for name, info in inputs.items()
-    }
 
 
 def http_client(args: argparse.Namespace) -> dict:
     """Keep-alive predict requests on --connections threads; per-request latency."""
     import http.client
+    import random
     import threading
     from urllib.parse import urlsplit
 
     url = urlsplit(args.url)
-    instance = one_instance(served_inputs(url, http.client))
-    body = json.dumps({"instances": [instance]}).encode()
+    rng = random.Random(0)
+    # One row of the synthetic table, by column name, as a client sends it.
+    row = {f"feature_{i:02d}": round(rng.uniform(-1, 1), 6) for i in range(FEATURES)}
+    body = json.dumps({"instances": [row]}).encode()
     headers = {"Content-Type": "application/json"}
     start = args.start or time.time()
     warm_until, stop_at = start + args.warmup, start + args.warmup + args.duration
@@ -498,32 +466,23 @@ def http_client(args: argparse.Namespace) -> dict:
 
 
 def direct_calls(args: argparse.Namespace) -> dict:
-    """`signatures["serving_default"]` on one instance, one tensor per input."""
+    """`signatures["serving_default"]` on one instance, as the server calls it."""
+    import numpy as np
     import tensorflow as tf
 
     loaded = tf.saved_model.load(args.export)
     function = loaded.signatures["serving_default"]
-    specs = function.structured_input_signature[1]
-    inputs = {
-        name: (
-            "string" if spec.dtype == tf.string else "float",
-            [size or 1 for size in spec.shape[1:]],
-        )
-        for name, spec in specs.items()
-    }
-    instance = one_instance(inputs)
-    values = instance if len(specs) > 1 else {name: instance for name in specs}
-    feeds = {
-        name: tf.constant([values[name]], dtype=spec.dtype)
-        for name, spec in specs.items()
-    }
+    names = sorted(function.structured_input_signature[1])  # one per column
+    rng = np.random.default_rng(0)
+    values = rng.uniform(-1, 1, size=(len(names), 1)).astype(np.float32)
+    row = {name: tf.constant(value) for name, value in zip(names, values, strict=True)}
     start = time.time()
     warm_until, stop_at = start + args.warmup, start + args.warmup + args.duration
     latencies: list[float] = []
     while time.time() < stop_at and len(latencies) < 20 * MAX_REQUESTS:
         now = time.time()
         began = time.perf_counter()
-        for value in function(**feeds).values():
+        for value in function(**row).values():
             value.numpy()  # what the server does before writing JSON
         took = time.perf_counter() - began
         if now >= warm_until:

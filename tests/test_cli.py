@@ -9,15 +9,16 @@ from typer.testing import CliRunner
 
 from tfk_scaffold import __version__, cli
 from tfk_scaffold.cli import app
+from tfk_scaffold.release import shipped_hash
 from tfk_scaffold.spec import STYLES
 
 runner = CliRunner()
 
 
-def test_version():
+def test_version_names_the_exact_template_set():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert result.output == f"tfk {__version__}\n"
+    assert result.output == f"tfk {__version__} (templates {shipped_hash()})\n"
 
 
 def test_styles_describes_each_style_and_task_with_an_example():

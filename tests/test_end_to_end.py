@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 TARGETS = {"tabular": (0.90, 0.03), "sequence": (0.85, 0.05), "image": (0.85, 0.05)}
 
 
-def run(project, *args, timeout=1200):
+def run(project, *args, timeout=1200, check=True):
     env = {
         **os.environ,
         "PYTHONPATH": str(project / "src"),
@@ -40,7 +40,7 @@ def run(project, *args, timeout=1200):
         timeout=timeout,
     )
     assert (
-        result.returncode == 0
+        result.returncode == 0 or not check
     ), f"{args}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result
 

@@ -15,8 +15,7 @@ from tfk_scaffold.errors import UserError
 from tfk_scaffold.generate import build, new_project
 from tfk_scaffold.render import templates_root
 from tfk_scaffold.spec import make_spec
-from tfk_scaffold.update import plan_update, summary
-from tfk_scaffold.write import update_in_place
+from tfk_scaffold.update import apply_update, plan_update, summary
 
 runner = CliRunner()
 README_TEMPLATE = "common/README.md.j2"
@@ -55,9 +54,7 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
 
 
 def update(project: Path, templates: Path, **options: str) -> list[str]:
-    plan = plan_update(project, templates=templates, **options)
-    update_in_place(plan.project, plan.writes())
-    return summary(plan, dry_run=False)
+    return apply_update(plan_update(project, templates=templates, **options)).lines
 
 
 def test_a_user_edit_and_a_template_change_in_one_file_merge_cleanly(project, tmp_path):
@@ -82,9 +79,12 @@ def test_a_conflicting_edit_keeps_both_sides_between_markers(project, tmp_path):
     )
     plan = plan_update(project, templates=root)
     assert plan.conflicts == [PurePosixPath("README.md")]
-    update_in_place(plan.project, plan.writes())
+    apply_update(plan)
     text = readme.read_text()
-    assert "<<<<<<< yours\n## Resuming a run\n=======\n## Resum\n>>>>>>> tfk\n" in text
+    assert (
+        "<<<<<<< yours\n## Resuming a run\n||||||| base\n## Resume\n=======\n"
+        "## Resum\n>>>>>>> tfk\n"
+    ) in text
     assert "conflict" in summary(plan, dry_run=False)[-1]
 
 
@@ -136,7 +136,7 @@ def test_a_file_the_user_and_the_template_both_add_is_an_add_add_conflict(
     root = newer_templates(tmp_path, {"common/NEWS.md.j2": "tfk's\n"})
     lines = update(project, root)
     assert (project / "NEWS.md").read_text() == (
-        "<<<<<<< yours\nmine\n=======\ntfk's\n>>>>>>> tfk\n"
+        "<<<<<<< yours\nmine\n||||||| base\n=======\ntfk's\n>>>>>>> tfk\n"
     )
     assert "conflict NEWS.md" in lines
 
@@ -219,7 +219,7 @@ def test_a_missing_record_is_a_clear_error(tmp_path):
         (
             '[tfk]\nversion = "0.0.1"\n[spec]\nname = "demo"\npackage = "demo"\n'
             'style = "tf"\ntask = "tabular"\n',
-            "made by tfk 0.0.1, whose templates",
+            "no base to merge",
         ),
     ],
 )

@@ -14,7 +14,6 @@ from typing import Annotated, Literal, ParamSpec, TypeVar
 
 import typer
 
-from tfk_scaffold import __version__
 from tfk_scaffold.errors import TfkError
 from tfk_scaffold.spec import DEFAULT_STYLE, DEFAULT_TASK, STYLES, TASKS
 
@@ -55,7 +54,9 @@ STYLE_HELP = (
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"tfk {__version__}")
+        from tfk_scaffold.release import describe
+
+        typer.echo(describe())
         raise typer.Exit()
 
 
@@ -139,25 +140,56 @@ def update(
     task: Annotated[
         str | None, typer.Option("--task", "-t", help="Switch to this task.")
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Exit 1 and list the files if an update waits; write nothing.",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the diff; write nothing.")
     ] = False,
+    abort: Annotated[
+        bool,
+        typer.Option(
+            "--abort", help="Undo an update left with conflicts (git merge --abort)."
+        ),
+    ] = False,
 ) -> None:
-    """Re-render with this tfk and merge into the project, keeping your edits.
+    """Merge this tfk's templates into the project, keeping your edits.
 
-    Exit code 1 when a file needs its conflict markers resolved.
+    In a git project the update is a git merge (commit your work first). Exit
+    code 1 when files need their conflict markers resolved, or with --check
+    when an update waits.
     """
-    from tfk_scaffold.update import diff, plan_update, summary
-    from tfk_scaffold.write import update_in_place
+    from tfk_scaffold.update import (
+        abort_update,
+        apply_update,
+        diff,
+        plan_update,
+        recover,
+        summary,
+    )
+    from tfk_scaffold.update import check as checked
 
+    if abort:
+        typer.echo(abort_update(path))
+        return
+    if not (check or dry_run):
+        recover(path)
     plan = plan_update(path, style=style, task=task)
-    if dry_run:
+    if check:
+        lines, waiting = checked(plan), bool(plan.changes)
+    elif dry_run:
         typer.echo(diff(plan), nl=False)
+        lines, waiting = summary(plan, dry_run=True), bool(plan.conflicts)
     else:
-        update_in_place(plan.project, plan.writes())
-    for line in summary(plan, dry_run=dry_run):
+        outcome = apply_update(plan)
+        lines, waiting = outcome.lines, outcome.conflicts
+    for line in lines:
         typer.echo(line)
-    if plan.conflicts:
+    if waiting:
         raise typer.Exit(1)
 
 

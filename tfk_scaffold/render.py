@@ -18,6 +18,7 @@ import jinja2
 
 from tfk_scaffold.errors import TemplateBugError
 from tfk_scaffold.files import File
+from tfk_scaffold.release import templates_hash
 from tfk_scaffold.spec import STYLES, TASKS, ProjectSpec
 
 PACKAGE_TOKEN = "__package__"
@@ -87,7 +88,12 @@ def render(spec: ProjectSpec, root: Path | None = None) -> list[File]:
     """Render every template for `spec`; touches no file outside `templates/`."""
     root = root or templates_root()
     environment = _environment(root)
-    context = {**spec.as_dict(), "styles": STYLES, "tasks": TASKS}
+    context = {
+        **spec.as_dict(),
+        "styles": STYLES,
+        "tasks": TASKS,
+        "templates_hash": templates_hash(root),
+    }
     files = []
     for output, name in sorted(template_paths(spec.style, spec.task, root).items()):
         path = PurePosixPath(str(output).replace(PACKAGE_TOKEN, spec.package))

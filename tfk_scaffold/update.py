@@ -1,42 +1,47 @@
 """`tfk update`: bring a generated project up to this tfk, keeping every user edit.
 
-A three-way merge per file, as git merges branches:
+A three-way merge, as git merges branches:
 
-- base: what tfk wrote last time: the spec recorded in `.tfk.toml` rendered with
-  the templates of the recorded tfk version (`templates_for_version`);
-- yours: the files on disk;
-- tfk: the spec, possibly changed (`--style`), rendered with this tfk's templates.
+- base: exactly what tfk wrote last time. In a git project it is the newest
+  render tfk committed in HEAD's history (`history.find_base`): the first commit
+  of `tfk new`, then each update's render. That commit exists for every project
+  tfk ever wrote, including those of the early builds that all called
+  themselves 0.1.0 while their templates changed. Without such a commit
+  (`--no-git`, squashed history) the base is re-rendered from the template set
+  named in `.tfk.toml` (version and hash), if this tfk ships it (`release.py`);
+  otherwise the error names the missing base.
+- yours: the project as committed (git) or on disk (no git).
+- tfk: the spec, possibly changed (`--style`, `--task`), rendered with this tfk.
 
-Base is reconstructed rather than stored in the project: the render is
-deterministic, so the record (a version and four strings) is enough, and the
-project carries no second copy of itself. The price: a tfk release that changes
-templates must keep the previous release's templates (see `templates_for_version`).
-
-Files the user added are never read; files the user deleted stay deleted; a file
-that differs from both sides gets git's conflict markers. Everything here is pure
-except reading the project; `write.update_in_place` does the writing.
+With git the merge is git's own (renames, diff3 markers, a merge in progress
+that `git merge --abort` undoes); without git each file is merged with `git
+merge-file` and replaced atomically. Everything but `apply_update` and
+`abort_update` only reads.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 import shutil
 import subprocess
 import tempfile
-import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from tfk_scaffold import __version__
+from tfk_scaffold import __version__, history
+from tfk_scaffold.conflicts import resolve
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.files import File
 from tfk_scaffold.generate import build
-from tfk_scaffold.render import templates_root
+from tfk_scaffold.record import RECORD, Record, read_record
+from tfk_scaffold.release import released_templates, shipped_hash
+from tfk_scaffold.render import PACKAGE_TOKEN, template_paths
 from tfk_scaffold.spec import ProjectSpec, make_spec
+from tfk_scaffold.write import update_in_place
 
-RECORD = PurePosixPath(".tfk.toml")
-# Where a release keeps the templates of the releases before it, one folder each.
-RELEASED = "_released"
+TEMPORARY = re.compile(r"\..+\.tfk-[A-Za-z0-9_]{8}")
+MARKERS = (re.compile(r"^<<<<<<<( |$)", re.M), re.compile(r"^>>>>>>>( |$)", re.M))
 YOURS, TFK = "yours", "tfk"
 # How `summary` words a change when `--dry-run` only says what would happen.
 WOULD = {
@@ -45,11 +50,19 @@ WOULD = {
     "removed": "would remove",
     "conflict": "would conflict",
 }
+# How `git diff --name-status` letters read in the summary of a git update.
+GIT_KINDS = {
+    "M": "updated",
+    "T": "updated",
+    "R": "updated",
+    "A": "added",
+    "D": "removed",
+}
 
 
 @dataclass(frozen=True)
 class Change:
-    """One file `tfk update` writes: `new` is None for a removal."""
+    """One file `tfk update` changes: `new` is None for a removal."""
 
     path: PurePosixPath
     kind: str  # "updated", "added", "removed" or "conflict"
@@ -62,6 +75,13 @@ class UpdatePlan:
     project: Path
     old: ProjectSpec
     new: ProjectSpec
+    base: history.Tree
+    theirs: history.Tree
+    # A git project: the update is a git merge, else each file is merged alone.
+    git: bool = False
+    # The render tfk committed last, when the project's git history holds it.
+    base_commit: str | None = None
+    layout: history.Layout | None = None
     changes: list[Change] = field(default_factory=list)
     # Files tfk would have changed but leaves alone, with the reason.
     kept: list[tuple[PurePosixPath, str]] = field(default_factory=list)
@@ -77,62 +97,6 @@ class UpdatePlan:
         return {change.path: change.new for change in ordered}
 
 
-def read_record(project: Path) -> ProjectSpec:
-    """The spec and tfk version in `project/.tfk.toml`, validated like `tfk new`'s."""
-    record = project / RECORD
-    if not record.is_file():
-        raise UserError(
-            f"{record} not found: {project} was not made by tfk, or its record was "
-            "deleted; run tfk update inside a tfk project or pass its path "
-            "(git can restore a deleted .tfk.toml)"
-        )
-    try:
-        data = tomllib.loads(record.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise UserError(f"{record} is not valid TOML ({error}); restore it") from None
-    version = _field(data, record, "tfk", "version")
-    name, package, style, task = (
-        _field(data, record, "spec", key)
-        for key in ("name", "package", "style", "task")
-    )
-    try:
-        spec = make_spec(name, style, task)
-    except UserError as error:
-        raise UserError(f"{record} holds a spec tfk cannot use: {error}") from None
-    if spec.package != package:
-        raise UserError(
-            f"{record}: package {package!r} does not match name {name!r} "
-            f"(expected {spec.package!r}); restore the file"
-        )
-    return replace(spec, tfk_version=version)
-
-
-def _field(data: dict[str, object], record: Path, table: str, key: str) -> str:
-    value = data.get(table, {})
-    value = value.get(key) if isinstance(value, dict) else None
-    if not isinstance(value, str):
-        raise UserError(f"{record} needs a string `{key}` in [{table}]; restore it")
-    return value
-
-
-def templates_for_version(version: str) -> Path:
-    """The templates tfk `version` rendered with.
-
-    This release's are the shipped templates. When a release changes templates it
-    copies the previous release's tree to `templates/_released/<old version>/`
-    (same `common/` + `<style>/` layout), so projects made by it still update.
-    """
-    if version == __version__:
-        return templates_root()
-    released = templates_root() / RELEASED / version
-    if released.is_dir():
-        return released
-    raise UserError(
-        f"this project was made by tfk {version}, whose templates tfk {__version__} "
-        f"does not ship; update it with a tfk release that knows {version}"
-    )
-
-
 def plan_update(
     project: Path,
     *,
@@ -143,16 +107,114 @@ def plan_update(
     """Everything `tfk update` would do; reads the project, writes nothing.
 
     `templates` replaces this tfk's templates (the tests use it to stand for a
-    newer release); the base always comes from the recorded version's templates.
+    newer release).
     """
-    old = read_record(project)
+    record = read_record(project)
+    old = record.spec
     new = make_spec(old.name, style or old.style, task or old.task)
-    base = _by_path(build(old, templates_for_version(old.tfk_version)))
-    theirs = _by_path(build(new, templates))
-    plan = UpdatePlan(project, old, new)
-    for path in sorted(base.keys() | theirs.keys()):
-        _plan_file(plan, path, base.get(path), theirs.get(path))
+    theirs = history.Tree(_by_path(build(new, templates)))
+    repository = history.is_repository(project)
+    if repository:
+        _refuse_unfinished_merge(project)
+    commit = history.find_base(project) if repository else None
+    if commit is not None:
+        base = history.read_tree(project, commit)
+        return _plan_git(project, old, new, base, theirs, commit)
+    base = history.Tree(
+        _by_path(build(old, _base_templates(project, record, repository)))
+    )
+    if repository:  # history squashed: merge from the re-rendered base
+        return _plan_git(project, old, new, base, theirs, None)
+    _refuse_markers(project, sorted(base.files.keys() | theirs.files.keys()))
+    plan = UpdatePlan(project, old, new, base, theirs)
+    for path in sorted(base.files.keys() | theirs.files.keys()):
+        _plan_file(plan, path, base.files.get(path), theirs.files.get(path))
     return plan
+
+
+def _plan_git(
+    project: Path,
+    old: ProjectSpec,
+    new: ProjectSpec,
+    base: history.Tree,
+    theirs: history.Tree,
+    commit: str | None,
+) -> UpdatePlan:
+    layout = history.layout(project, base, commit)
+    _refuse_markers(project, history.marked(project))
+    plan = UpdatePlan(
+        project, old, new, base, theirs, git=True, base_commit=commit, layout=layout
+    )
+    for path in sorted(layout.deleted):
+        if theirs.files.get(path, base.files[path]) != base.files[path]:
+            plan.kept.append((path, "you deleted it; it stays deleted"))
+    before, after = layout.adapt(base), layout.adapt(theirs)
+    for path in sorted(before.files.keys() | after.files.keys()):
+        was, now = before.files.get(path), after.files.get(path)
+        if was != now:
+            kind = "added" if was is None else "removed" if now is None else "updated"
+            plan.changes.append(Change(path, kind, was, now))
+    return plan
+
+
+def _base_templates(project: Path, record: Record, repository: bool) -> Path:
+    """The templates of the recorded release, when the history holds no base."""
+    found = released_templates(record.templates) if record.templates else None
+    if found is not None:
+        return found
+    version = record.spec.tfk_version
+    made_by = (
+        f"tfk {version} (templates {record.templates})"
+        if record.templates
+        else f"a tfk {version} build (before 0.2.0 every build was 0.1.0, with "
+        "changing templates)"
+    )
+    where = (
+        "its git history holds no commit `Generate "
+        f"{record.spec.name} with tfk` nor a `{history.TRAILER}` commit (a shallow "
+        "clone or squashed history drops them: `git fetch --unshallow`)"
+        if repository
+        else "it is not a git repository whose history holds tfk's first commit"
+    )
+    raise UserError(
+        f"no base to merge {project} from: it was made by {made_by}, whose "
+        f"templates tfk {__version__} does not ship, and {where}; restore that "
+        "history, or update with the tfk release that made it"
+    )
+
+
+def _refuse_unfinished_merge(project: Path) -> None:
+    if not history.merging(project):
+        return
+    left = history.unmerged(project)
+    todo = (
+        f"resolve the conflicts in {', '.join(map(str, left))} (`git mergetool` "
+        "helps), `git add` them and `git commit`"
+        if left
+        else "every conflict is resolved: `git commit` to finish it"
+    )
+    raise UserError(
+        f"an update (or merge) is still in progress in {project}: {todo}; or run "
+        "`tfk update --abort` to restore the tree as it was"
+    )
+
+
+def _refuse_markers(project: Path, paths: list[PurePosixPath]) -> None:
+    """A rerun never merges over conflict markers: they would nest."""
+    marked = [path for path in paths if _has_markers(project / path)]
+    if marked:
+        raise UserError(
+            "conflict markers from an earlier update remain in "
+            f"{', '.join(map(str, marked))}: resolve them, then run tfk update again"
+        )
+
+
+def _has_markers(file: Path) -> bool:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return all(marker.search(text) for marker in MARKERS)
 
 
 def _by_path(files: list[File]) -> dict[PurePosixPath, str]:
@@ -163,6 +225,11 @@ def _plan_file(
     plan: UpdatePlan, path: PurePosixPath, base: str | None, theirs: str | None
 ) -> None:
     ours = _read(plan.project, path)
+    where = _destination(plan.project, path)
+    if where is None:
+        if theirs != base:
+            plan.kept.append((path, "a symlink out of the project; tfk leaves it"))
+        return
     if path == RECORD:  # tfk's own record: always the new spec and version
         kind, new = "updated", theirs
     elif ours is None:
@@ -172,15 +239,28 @@ def _plan_file(
             return
         kind, new = "added", theirs
     elif theirs is None:
-        if ours != base:
+        if ours != base and (base is None or ours != _crlf(base)):
             plan.kept.append((path, "tfk dropped it; you edited it, so it stays"))
             return
         kind, new = "removed", None
     else:
-        new, conflicted = merge(path, ours, base or "", theirs)
+        new, conflicted = merge_endings(path, ours, base or "", theirs)
         kind = "conflict" if conflicted else "updated"
     if new != ours:
-        plan.changes.append(Change(path, kind, ours, new))
+        plan.changes.append(Change(where, kind, ours, new))
+
+
+def _destination(project: Path, path: PurePosixPath) -> PurePosixPath | None:
+    """Where to write `path`: through a symlink to its target inside the project
+    (the link stays a link), None for a link that leaves the project."""
+    file = project / path
+    if not file.is_symlink():
+        return path
+    target = file.resolve()
+    root = project.resolve()
+    if not target.is_relative_to(root) or target == root:
+        return None
+    return PurePosixPath(target.relative_to(root).as_posix())
 
 
 def _read(project: Path, path: PurePosixPath) -> str | None:
@@ -193,14 +273,28 @@ def _read(project: Path, path: PurePosixPath) -> str | None:
         raise UserError(f"cannot read {file} as UTF-8 text: {error}") from None
 
 
+def _crlf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def merge_endings(
+    path: PurePosixPath, ours: str, base: str, theirs: str
+) -> tuple[str, bool]:
+    """`merge` in the line endings of the user's file: a CRLF file stays CRLF
+    and gets only the template's changes, never a whole-file conflict."""
+    if "\r\n" not in ours:
+        return merge(path, ours, base, theirs)
+    return merge(path, ours, _crlf(base), _crlf(theirs))
+
+
 def merge(path: PurePosixPath, ours: str, base: str, theirs: str) -> tuple[str, bool]:
     """Three-way merge of one file: (merged text, whether it holds conflicts)."""
     if ours == theirs or theirs == base:
         return ours, False
     if ours == base:
         return theirs, False
-    git = shutil.which("git")
-    if git is None:
+    executable = shutil.which("git")
+    if executable is None:
         raise UserError(
             f"merging your edits to {path} needs git (`git merge-file`); install git"
         )
@@ -212,20 +306,145 @@ def merge(path: PurePosixPath, ours: str, base: str, theirs: str) -> tuple[str, 
             names.append(str(name))
         labels = ["-L", YOURS, "-L", "base", "-L", TFK]
         result = subprocess.run(
-            # the plain two-sided markers, whatever the user's merge.conflictStyle
-            [git, "-c", "merge.conflictStyle=merge", "merge-file", "-p", *labels]
-            + names,
+            [executable, "merge-file", "--diff3", "-p", *labels, *names],
             capture_output=True,
             cwd=scratch,
         )
     if result.returncode > 127:  # git: negative on error, else the conflict count
         reason = result.stderr.decode("utf-8", "replace").strip()
         raise UserError(f"git merge-file failed on {path}: {reason}")
-    return result.stdout.decode("utf-8"), result.returncode > 0
+    merged, left = resolve(result.stdout.decode("utf-8"))
+    return merged, left > 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an update did: one line a file, then one line overall."""
+
+    lines: list[str]
+    conflicts: bool
+
+
+def apply_update(plan: UpdatePlan) -> Outcome:
+    """Do what `plan` says. Conflicts stay for the user to resolve."""
+    if not plan.git:
+        update_in_place(plan.project, plan.writes())
+        return Outcome(summary(plan, dry_run=False), bool(plan.conflicts))
+    if not plan.changes:
+        return Outcome(summary(plan, dry_run=False), False)
+    return _apply_git(plan)
+
+
+def _apply_git(plan: UpdatePlan) -> Outcome:
+    assert plan.layout is not None
+    project = plan.project
+    dirty = history.uncommitted(project)
+    if dirty:
+        raise UserError(
+            f"{project} has uncommitted changes ({', '.join(dirty[:5])}); commit or "
+            "stash them first: tfk update merges into your last commit"
+        )
+    name, version = plan.new.name, f"tfk {__version__}"
+    base = plan.base_commit
+    adapted = plan.layout.adapt(plan.base)
+    if adapted != plan.base or base is None:
+        base = history.commit_tree(
+            project,
+            adapted,
+            base,
+            f"{name} as tfk last rendered it, in this project's layout\n\n"
+            f"{history.TRAILER} {plan.old.tfk_version}",
+        )
+    theirs = history.commit_tree(
+        project,
+        plan.layout.adapt(plan.theirs),
+        base,
+        f"{name} as {version} renders it (templates {shipped_hash()})\n\n"
+        "The files tfk writes for this project, in its layout; tfk update merges\n"
+        f"this into your branch and starts the next update from here.\n\n"
+        f"{history.TRAILER} {__version__} {shipped_hash()}",
+    )
+    head = history.git(project, "rev-parse", "HEAD").stdout.strip()
+    message = f"Update {name} to {version} (templates {shipped_hash()})"
+    history.merge(project, base, theirs, version, message)
+    left = history.unmerged(project)
+    lines = [
+        f"{'conflict' if path in left else GIT_KINDS.get(kind, 'updated')} {path}"
+        for kind, path in history.changed(project, head)
+    ]
+    target = f"{project}/ ({plan.new.style} style, {version})"
+    lines += [f"kept {path}: {reason}" for path, reason in plan.kept]
+    if left:
+        return Outcome(
+            lines
+            + [
+                f"{len(left)} conflict(s) in {target}: resolve "
+                f"{', '.join(map(str, left))} (markers <<<<<<< / ||||||| base / "
+                ">>>>>>>; `git status` and `git mergetool` show each), `git add` "
+                "them and `git commit`; `tfk update --abort` restores the tree"
+            ],
+            True,
+        )
+    commit = history.commit_merge(project)
+    return Outcome(lines + [f"updated {target}: merged as commit {commit[:12]}"], False)
+
+
+def recover(project: Path) -> None:
+    """Clear what an update killed half-way (`kill -9`) left behind and that a
+    rerun can redo: temporary files, and a git merge recorded but not started.
+    A merge that changed files stays for the user (resolve or --abort)."""
+    remove_stale_temporaries(project)
+    if (
+        history.is_repository(project)
+        and history.merging(project)
+        and history.merging_an_update(project)
+        and history.merged_nothing(project)
+    ):
+        history.abort(project)
+
+
+def remove_stale_temporaries(project: Path) -> list[Path]:
+    """Delete the temporary files an interrupted update left beside the files
+    it was replacing; `write.replace_file` names them `.<name>.tfk-<random>`.
+    The removed files."""
+    spec = read_record(project).spec
+    folders = {project} | {
+        project / str(path.parent).replace(PACKAGE_TOKEN, spec.package)
+        for path in template_paths(spec.style, spec.task)
+    }
+    stale = [
+        file
+        for folder in sorted(folders)
+        if folder.is_dir() and not folder.is_symlink()
+        for file in folder.glob(".*.tfk-*")
+        if TEMPORARY.fullmatch(file.name) and file.is_file() and not file.is_symlink()
+    ]
+    for file in stale:
+        file.unlink()
+    return stale
+
+
+def abort_update(project: Path) -> str:
+    """Undo an update whose merge is still in progress."""
+    if not history.is_repository(project):
+        raise UserError(
+            f"{project} is not a git repository: tfk update --abort undoes a merge "
+            "in progress, and only git projects have one"
+        )
+    if not history.merging(project):
+        raise UserError(f"no update is in progress in {project}; nothing to abort")
+    if not history.merging_an_update(project):
+        raise UserError(
+            f"the merge in progress in {project} is not a tfk update; "
+            "`git merge --abort` undoes it"
+        )
+    history.abort(project)
+    return f"aborted the update: {project} is as it was before it"
 
 
 def diff(plan: UpdatePlan) -> str:
-    """The unified diff from the files on disk to what the update would write."""
+    """The unified diff of what the update would change: the files on disk
+    without git, the template change that git would merge otherwise."""
     chunks = []
     for change in plan.changes:
         chunks.extend(
@@ -237,6 +456,17 @@ def diff(plan: UpdatePlan) -> str:
             )
         )
     return "".join(line if line.endswith("\n") else line + "\n" for line in chunks)
+
+
+def check(plan: UpdatePlan) -> list[str]:
+    """What `tfk update --check` prints: current, or the files an update changes."""
+    release = f"tfk {__version__} (templates {shipped_hash()})"
+    if not plan.changes:
+        return [f"{plan.project}/ is up to date with {release}"]
+    return [
+        f"update waits: {release} changes {len(plan.changes)} file(s) in "
+        f"{plan.project}/ (run tfk update):"
+    ] + [f"  {WOULD[change.kind]} {change.path}" for change in plan.changes]
 
 
 def summary(plan: UpdatePlan, *, dry_run: bool) -> list[str]:
@@ -252,7 +482,7 @@ def summary(plan: UpdatePlan, *, dry_run: bool) -> list[str]:
     elif plan.conflicts:
         lines.append(
             f"{len(plan.conflicts)} conflict(s) in {target}: resolve the "
-            f"<<<<<<< {YOURS} / >>>>>>> {TFK} markers in "
+            f"<<<<<<< {YOURS} / ||||||| base / >>>>>>> {TFK} markers in "
             + ", ".join(str(path) for path in plan.conflicts)
         )
     else:

@@ -1,0 +1,79 @@
+"""`.tfk.toml`: what a project was made from, validated before anything uses it.
+
+The version must look like a version and the template hash like a hash, so
+neither is ever used as a path; the spec is checked like `tfk new`'s input.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+
+from tfk_scaffold.errors import UserError
+from tfk_scaffold.release import HASH_LENGTH
+from tfk_scaffold.spec import ProjectSpec, make_spec
+
+RECORD = PurePosixPath(".tfk.toml")
+VERSION_PATTERN = re.compile(r"\d+(\.\d+){1,3}((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?")
+HASH_PATTERN = re.compile(rf"[0-9a-f]{{{HASH_LENGTH}}}")
+
+
+@dataclass(frozen=True)
+class Record:
+    """`.tfk.toml`: the spec, the tfk version and (since 0.2.0) the template hash."""
+
+    spec: ProjectSpec
+    templates: str | None
+
+
+def read_record(project: Path) -> Record:
+    """`project/.tfk.toml`, validated like `tfk new`'s input: one error if not."""
+    record = project / RECORD
+    if not record.is_file():
+        raise UserError(
+            f"{record} not found: {project} was not made by tfk, or its record was "
+            "deleted; run tfk update inside a tfk project or pass its path "
+            "(git can restore a deleted .tfk.toml)"
+        )
+    try:
+        data = tomllib.loads(record.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{record} is not valid TOML ({error}); restore it") from None
+    version = _field(data, record, "tfk", "version")
+    if not VERSION_PATTERN.fullmatch(version):
+        raise UserError(
+            f"{record}: version {version!r} is not a tfk version such as 0.2.0; "
+            "restore the file (git checkout -- .tfk.toml)"
+        )
+    templates = data["tfk"].get("templates")
+    if templates is not None and not (
+        isinstance(templates, str) and HASH_PATTERN.fullmatch(templates)
+    ):
+        raise UserError(
+            f"{record}: templates {templates!r} is not a template hash "
+            f"({HASH_LENGTH} hex digits); restore the file"
+        )
+    name, package, style, task = (
+        _field(data, record, "spec", key)
+        for key in ("name", "package", "style", "task")
+    )
+    try:
+        spec = make_spec(name, style, task)
+    except UserError as error:
+        raise UserError(f"{record} holds a spec tfk cannot use: {error}") from None
+    if spec.package != package:
+        raise UserError(
+            f"{record}: package {package!r} does not match name {name!r} "
+            f"(expected {spec.package!r}); restore the file"
+        )
+    return Record(replace(spec, tfk_version=version), templates)
+
+
+def _field(data: dict[str, object], record: Path, table: str, key: str) -> str:
+    value = data.get(table, {})
+    value = value.get(key) if isinstance(value, dict) else None
+    if not isinstance(value, str):
+        raise UserError(f"{record} needs a string `{key}` in [{table}]; restore it")
+    return value
