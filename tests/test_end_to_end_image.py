@@ -1,0 +1,5 @@
+"""Every style of the image task, end to end: see end_to_end.py."""
+
+from end_to_end import *  # noqa: F403
+
+TASK = "image"
