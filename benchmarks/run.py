@@ -3,7 +3,7 @@ training loops against plain `keras.Model.fit`.
 
     python benchmarks/run.py            # everything, ~4-6 min on 2 cores
     python benchmarks/run.py --quick    # fewer runs and a smaller wide config, ~2 min
-    python benchmarks/run.py --only tool        # or: train, serve
+    python benchmarks/run.py --only tool        # or: train, serve, files
     python benchmarks/run.py --save     # also rewrite the table in benchmarks/README.md
 
 With --only and --save, the other parts are kept from benchmarks/latest.json.
@@ -34,6 +34,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from files import bench_files, render_files
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = HERE / ".venv"
@@ -58,6 +60,7 @@ class Plan:
     serve_rounds: int
     small: tuple[str, ...]
     wide: tuple[str, ...]
+    file_rows: int
 
 
 FULL = Plan(
@@ -76,6 +79,7 @@ FULL = Plan(
         "train.epochs=3",
         JIT,
     ),
+    file_rows=300_000,
 )
 QUICK = Plan(
     help_runs=3,
@@ -91,6 +95,7 @@ QUICK = Plan(
         "train.epochs=3",
         JIT,
     ),
+    file_rows=60_000,
 )
 
 
@@ -98,7 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter runs")
     parser.add_argument(
-        "--only", choices=["tool", "train", "serve"], help="one part only"
+        "--only", choices=["tool", "train", "serve", "files"], help="one part only"
     )
     parser.add_argument(
         "--whatif",
@@ -123,6 +128,10 @@ def main() -> None:
             results["train"] = bench_train(work, plan, args.whatif)
         if args.only in (None, "serve"):
             results["serve"] = bench_serve(work, plan)
+        if args.only in (None, "files"):
+            results["files"] = bench_files(
+                work, plan.file_rows, 1, tfk_command(), run_measured
+            )
     results["total_s"] = time.perf_counter() - started
     if args.save and args.only and (HERE / "latest.json").is_file():
         # One part re-measured: keep the others (and their header) as they were.
@@ -769,6 +778,8 @@ def render(results: dict) -> str:
         lines += render_tool(results["tool"], targets)
     if "train" in results:
         lines += render_train(results["train"], targets)
+    if "files" in results:
+        lines += render_files(results["files"], targets)
     if "serve" in results:
         lines += render_serve(results["serve"], targets)
     else:

@@ -20,6 +20,12 @@ MODE is one of:
           then --duration s timed; no TensorFlow import.
   direct  the exported model's `signatures["serving_default"]` called on one
           instance in a loop, same --warmup and --duration; no HTTP.
+  firstpass  the project's first pass over its data file (`sources.load`: read,
+          parse, type, statistics), timed alone.
+  pandas  `pandas.read_csv` of --csv, timed alone (the benchmark's own venv).
+  pandasfit  what a user would write instead: pandas.read_csv -> NumPy ->
+          keras.Sequential (Normalization, the configured MLP) -> Model.fit with
+          the generated project's epochs and batch size (the benchmark's venv).
 
 Pass --no-keras to block Keras before TensorFlow is imported (the tf style must
 train without it).
@@ -44,6 +50,9 @@ def main() -> None:
     if args.mode == "client":  # before TensorFlow: a client needs none of it
         Path(args.out).write_text(json.dumps(http_client(args)))
         return
+    if args.mode == "pandas":
+        Path(args.out).write_text(json.dumps(pandas_read(args.csv)))
+        return
     if args.no_keras:
         sys.modules["keras"] = None  # the tf style must not need Keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -54,6 +63,8 @@ def main() -> None:
     result = {"mode": args.mode, "import_s": imported - STARTED}
     if args.mode == "direct":
         result.update(direct_calls(args))
+    elif args.mode == "pandasfit":
+        result.update(pandas_fit(args))
     else:
         sys.path.insert(0, str(Path(args.project) / "src"))
         package = args.package
@@ -61,8 +72,14 @@ def main() -> None:
             Path(args.project) / "config.toml", args.set
         )
         data = importlib.import_module(f"{package}.data")
+        if args.mode == "firstpass":
+            started = time.perf_counter()
+            examples = data.describe(config).num_examples
+            result["first_pass_s"] = time.perf_counter() - started
+        else:
+            examples = data.describe(config).num_examples
         result["train_examples"] = int(
-            data.split_mask(config.data.num_samples, "train", config.data).sum()
+            data.split_mask(examples, "train", config.data).sum()
         )
         if args.mode == "matmul":
             result.update(matmul_peak(config, args.repeats))
@@ -72,13 +89,18 @@ def main() -> None:
             result.update(run_plain(data, config))
         elif args.mode == "data":
             result.update(run_data(data, config, args.epochs))
+    result["wall_s"] = time.perf_counter() - STARTED
     Path(args.out).write_text(json.dumps(result))
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument(
-        "mode", choices=["style", "plain", "data", "matmul", "client", "direct"]
+        "mode",
+        choices=[
+            *("style", "plain", "data", "matmul", "client", "direct"),
+            *("firstpass", "pandas", "pandasfit"),
+        ],
     )
     parser.add_argument("--project", default="")
     parser.add_argument("--package", default="")
@@ -100,6 +122,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--start", type=float, default=0.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--csv", default="", help="pandas, pandasfit: the file")
+    parser.add_argument("--label", default="label", help="pandasfit: its label")
+    parser.add_argument("--hidden", default="64,64", help="pandasfit: layer widths")
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", required=True)
     return parser.parse_args()
 
@@ -492,3 +518,60 @@ def direct_calls(args: argparse.Namespace) -> dict:
 
 if __name__ == "__main__":
     main()
+
+
+def pandas_read(csv: str) -> dict:
+    import pandas
+
+    started = time.perf_counter()
+    frame = pandas.read_csv(csv)
+    return {"read_s": time.perf_counter() - started, "rows": len(frame)}
+
+
+def pandas_fit(args: argparse.Namespace) -> dict:
+    """pandas -> NumPy -> keras.Model.fit, timed like the generated loops: the
+    process start to the end of `fit`, and each epoch by the same callback."""
+    import keras
+    import numpy as np
+    import pandas
+
+    frame = pandas.read_csv(args.csv)
+    labels = frame.pop(args.label).to_numpy()
+    features = frame.to_numpy(dtype="float32")
+    order = np.random.default_rng(0).permutation(len(labels))
+    train = order[: int(0.8 * len(order))]
+    validation = order[int(0.8 * len(order)) : int(0.9 * len(order))]
+    normalization = keras.layers.Normalization()
+    normalization.adapt(features[train])
+    model = keras.Sequential(
+        [
+            keras.Input((features.shape[1],)),
+            normalization,
+            *(
+                keras.layers.Dense(int(units), activation="relu")
+                for units in args.hidden.split(",")
+            ),
+            keras.layers.Dense(int(labels.max()) + 1),
+        ]
+    )
+    model.compile(
+        optimizer="adam",
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    clock = EpochClock()
+    clock.train_called = time.perf_counter()
+    history = model.fit(
+        features[train],
+        labels[train],
+        validation_data=(features[validation], labels[validation]),
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        callbacks=[keras_callback(clock)],
+        verbose=0,
+    )
+    return {
+        **clock.report(),
+        "train_examples": len(train),
+        "metrics": {k: float(v[-1]) for k, v in history.history.items()},
+    }

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def bench():
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # as `python benchmarks/run.py` has
     spec = importlib.util.spec_from_file_location(
         "bench_run", ROOT / "benchmarks/run.py"
     )

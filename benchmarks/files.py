@@ -1,0 +1,188 @@
+"""The files block of `run.py`: a user's CSV against the same shape in memory.
+
+For each style, side by side: `train` from a CSV file and from the built-in
+synthetic data of the same shape (rows x features, two classes), 3 epochs at
+batch 64; the project's first pass over the file alone; `pandas.read_csv` of
+the same file; and what a user would write instead of the project, pandas ->
+NumPy -> `keras.Model.fit`. pandas lives in the benchmark's own venv
+(benchmarks/.venv-files, with tensorflow-cpu), never in the project.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VENV = HERE / ".venv-files"
+WORKER = HERE / "worker.py"
+STYLES = ("keras", "hybrid", "tf")
+FEATURES = 20
+TRAIN = ["train.epochs=3", "train.batch_size=64", "train.min_steps=0"]
+
+
+def bench_files(work: Path, rows: int, rounds: int, tfk: str, run_measured) -> dict:
+    python = ensure_venv()
+    csv = work / "table.csv"
+    write_csv(csv, rows)
+    projects = work / "files-projects"
+    for style in STYLES:
+        subprocess.run(
+            [tfk, "new", f"files{style}", "--style", style, "--no-git"]
+            + ["-o", str(projects)],
+            check=True,
+            capture_output=True,
+        )
+    memory = [f"data.num_samples={rows}", f"data.num_features={FEATURES}"]
+    memory += ["data.num_classes=2"]
+    from_file = [f"data.path={csv}", "data.label=label"]
+    runs: dict[str, list[dict]] = {}
+
+    def measure(name: str, command: list[str]) -> None:
+        print(f"  files: {name}", flush=True)
+        cwd = Path(tempfile.mkdtemp(prefix="files-", dir=work))
+        result = run_measured([*command, "--out", str(cwd / "result.json")], cwd, 900)
+        runs.setdefault(name, []).append(result)
+
+    for _ in range(rounds):
+        measure("pandas.read_csv", [python, str(WORKER), "pandas", "--csv", str(csv)])
+        measure(
+            "pandas + fit",
+            [python, str(WORKER), "pandasfit", "--csv", str(csv), "--epochs", "3"],
+        )
+        for style in STYLES:
+            project = [
+                *("--project", str(projects / f"files{style}")),
+                *("--package", f"files{style}"),
+            ]
+            blocked = ["--no-keras"] if style == "tf" else []
+            style_args = ["style", "--style", style, *blocked, *project]
+            for source, overrides in (("memory", memory), ("csv", from_file)):
+                sets = [item for o in [*overrides, *TRAIN] for item in ("--set", o)]
+                measure(
+                    f"{style} {source}",
+                    [sys.executable, str(WORKER), *style_args, *sets],
+                )
+            sets = [item for o in from_file for item in ("--set", o)]
+            measure(
+                f"{style} first pass",
+                [sys.executable, str(WORKER), "firstpass", *blocked, *project, *sets],
+            )
+    return {"rows": rows, "features": FEATURES, "runs": runs}
+
+
+def ensure_venv() -> str:
+    """benchmarks/.venv-files with pandas and tensorflow-cpu; made on first use."""
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        print("creating benchmarks/.venv-files with pandas ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run(
+            [str(VENV / "bin" / "pip"), "install", "-q", "pandas", "tensorflow-cpu"],
+            check=True,
+        )
+    return str(python)
+
+
+def write_csv(path: Path, rows: int) -> None:
+    """Seeded float features (6 decimals, as files hold them) and a 0/1 label."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(rows, FEATURES)).astype("float32")
+    labels = (features[:, :3].sum(axis=1) > 0).astype(int)
+    with path.open("w") as file:
+        file.write(",".join([f"f{i}" for i in range(FEATURES)] + ["label"]) + "\n")
+        np.savetxt(
+            file,
+            np.column_stack([features, labels]),
+            delimiter=",",
+            fmt=["%.6f"] * FEATURES + ["%d"],
+        )
+
+
+def summarize(files: dict) -> dict:
+    table = {}
+    for name, runs in files["runs"].items():
+        row: dict = {"wall_s": median(run["wall_s"] for run in runs)}
+        row["rss_mib"] = median(run["peak_rss_mib"] for run in runs)
+        if "train_phase_s" in runs[0]:
+            row["steady"] = median(
+                run["train_examples"] / s
+                for run in runs
+                for s in run["train_phase_s"][1:]
+            )
+            row["accuracy"] = median(
+                run["metrics"].get("val_accuracy", float("nan")) for run in runs
+            )
+        for key in ("first_pass_s", "read_s"):
+            if key in runs[0]:
+                row[key] = median(run[key] for run in runs)
+        table[name] = row
+    return table
+
+
+def median(values) -> float:
+    return statistics.median(list(values))
+
+
+def render_files(files: dict, targets: list) -> list[str]:
+    table = summarize(files)
+    pandas_read = table["pandas.read_csv"]["read_s"]
+    baseline = table["pandas + fit"]
+    lines = [
+        f"### Files: a {files['rows']:,} x {files['features']} CSV against the same "
+        "shape in memory",
+        "",
+        "3 epochs, batch 64, the default MLP. Steady = training samples/s after "
+        "the first epoch; wall = the whole `train` process.",
+        "",
+        "| run | steady samples/s | train wall s | first pass s | peak RSS MiB "
+        "| val accuracy |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, row in table.items():
+        if name == "pandas.read_csv":
+            continue
+        lines.append(
+            f"| {name} | {row.get('steady', 0):,.0f} | {row['wall_s']:.1f} | "
+            f"{row.get('first_pass_s', float('nan')):.2f} | {row['rss_mib']:,.0f} | "
+            f"{row.get('accuracy', float('nan')):.4f} |"
+        )
+    lines += ["", f"`pandas.read_csv` of the file: {pandas_read:.2f} s.", ""]
+    for style in STYLES:
+        csv, memory = table[f"{style} csv"], table[f"{style} memory"]
+        first = table[f"{style} first pass"]["first_pass_s"]
+        ratios = (
+            (
+                f"{style}: CSV steady / in-memory steady >= 0.9",
+                csv["steady"] / memory["steady"],
+                ">=",
+                0.9,
+            ),
+            (
+                f"{style}: CSV train wall / in-memory wall <= 1.3",
+                csv["wall_s"] / memory["wall_s"],
+                "<=",
+                1.3,
+            ),
+            (
+                f"{style}: first pass / pandas.read_csv <= 2",
+                first / pandas_read,
+                "<=",
+                2.0,
+            ),
+            (
+                f"{style}: CSV train wall / pandas + fit wall <= 1",
+                csv["wall_s"] / baseline["wall_s"],
+                "<=",
+                1.0,
+            ),
+        )
+        for text, value, sense, bound in ratios:
+            met = value >= bound if sense == ">=" else value <= bound
+            targets.append((text, f"{value:.2f}x", met))
+    return lines
