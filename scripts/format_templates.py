@@ -13,7 +13,7 @@ import sys
 import black
 
 from tfk_scaffold.render import render, template_paths, templates_root
-from tfk_scaffold.spec import STYLES, TASKS, make_spec
+from tfk_scaffold.spec import PARTS, STYLES, TASKS, make_spec
 
 PLACEHOLDER = "zzpkg"
 
@@ -23,8 +23,8 @@ def main(check_only: bool) -> int:
     mode = black.Mode(line_length=88, target_versions={black.TargetVersion.PY311})
     dirty = 0
     for style, task in itertools.product(STYLES, TASKS):
-        spec = make_spec(PLACEHOLDER, style, task)
-        names = template_paths(style, task, root)
+        spec = make_spec(PLACEHOLDER, style, task, PARTS)
+        names = template_paths(spec, root)
         for file in render(spec, root):
             if not file.is_python:
                 continue

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from tfk_scaffold.generate import new_project
-from tfk_scaffold.spec import STYLES, TASKS, make_spec
+from tfk_scaffold.spec import PARTS, STYLES, TASKS, make_spec
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,8 @@ def trained(request, tmp_path_factory):
     for style in STYLES:
         parent = tmp_path_factory.mktemp(f"{task}-{style}")
         name = f"{task}-{style}"
-        new_project(make_spec(name, style, task), parent, force=False, git=False)
+        spec = make_spec(name, style, task, PARTS)  # every part, tested here too
+        new_project(spec, parent, force=False, git=False)
         project, package = parent / name, name.replace("-", "_")
         started = time.perf_counter()
         run(project, "-m", package, "train")

@@ -52,14 +52,18 @@ def test_on_a_terminal_new_shows_the_styles_and_asks_for_one(tmp_path, monkeypat
     terminal = SimpleNamespace(stdin=SimpleNamespace(isatty=lambda: True))
     monkeypatch.setattr(cli, "sys", terminal)
     result = runner.invoke(
-        app, ["new", "demo", "-o", str(tmp_path), "--no-git"], input="pytorch\ntf\n"
+        app,
+        ["new", "demo", "-o", str(tmp_path), "--no-git"],
+        input="pytorch\ntf\nserve\n",
     )
     assert result.exit_code == 0, result.output
     for style, description in STYLES.items():
         assert f"  {style:<7} {description}\n" in result.output
     assert "style (keras, tf, hybrid) [hybrid]:" in result.output
     assert "'pytorch' is not one of" in result.output  # asked again
-    assert "(tf style" in result.output
+    assert "parts (comma-separated, all, or none) [none]:" in result.output
+    assert "(tf style, tabular task, with serve" in result.output
+    assert (tmp_path / "demo/src/demo/serve.py").is_file()
 
 
 def test_off_a_terminal_new_never_waits_for_input(tmp_path):

@@ -1,4 +1,5 @@
-"""Every variant is black-clean and ruff-clean, for any valid name."""
+"""Every variant, with and without its optional parts, is black-clean,
+ruff-clean and vulture-clean (no dead code), for any valid name."""
 
 import string
 import subprocess
@@ -13,7 +14,7 @@ from tfk_scaffold.check import check
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.generate import new_project
 from tfk_scaffold.render import render
-from tfk_scaffold.spec import STYLES, TASKS, make_spec
+from tfk_scaffold.spec import PARTS, STYLES, TASKS, make_spec
 
 MODE = black.Mode(line_length=88, target_versions={black.TargetVersion.PY311})
 
@@ -27,11 +28,13 @@ def assert_black_clean(files):
 
 
 @pytest.mark.parametrize("task", list(TASKS))
-@pytest.mark.parametrize("name", ["demo-project", "a", "b" * 32])
-def test_every_variant_passes_black_and_ruff_with_no_finding(
-    style, task, name, tmp_path
+@pytest.mark.parametrize(
+    ("name", "parts"), [("demo-project", ()), ("a", tuple(PARTS)), ("b" * 32, ())]
+)
+def test_every_variant_passes_black_ruff_and_vulture_with_no_finding(
+    style, task, name, parts, tmp_path
 ):
-    spec = make_spec(name, style, task)
+    spec = make_spec(name, style, task, parts)
     new_project(spec, tmp_path, force=False, git=False)
     project = tmp_path / name
     black_run = subprocess.run(
@@ -48,6 +51,13 @@ def test_every_variant_passes_black_and_ruff_with_no_finding(
         text=True,
     )
     assert ruff_run.returncode == 0, ruff_run.stdout
+    vulture_run = subprocess.run(
+        [sys.executable, "-m", "vulture", "--min-confidence", "80", "src", "tests"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert vulture_run.returncode == 0, vulture_run.stdout
 
 
 names = st.one_of(
@@ -73,4 +83,4 @@ def test_any_name_gives_a_black_clean_project_or_a_clean_error(name, style, task
 
 def test_the_shortest_and_longest_names_stay_black_clean(style):
     for name in ("a", "b" * 32):
-        assert_black_clean(check(render(make_spec(name, style))))
+        assert_black_clean(check(render(make_spec(name, style, parts=PARTS))))

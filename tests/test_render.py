@@ -5,7 +5,7 @@ import pytest
 
 from tfk_scaffold.errors import TemplateBugError
 from tfk_scaffold.render import _QuietBytecodeCache, render
-from tfk_scaffold.spec import TASKS, make_spec
+from tfk_scaffold.spec import PARTS, TASKS, make_spec
 
 SHARED = {
     ".github/workflows/ci.yml",
@@ -30,7 +30,6 @@ SHARED = {
     "src/demo/records.py",
     "src/demo/runs.py",
     "src/demo/sources.py",
-    "src/demo/serve.py",
     "src/demo/train.py",
     "tests/conftest.py",
     "tests/test_commands.py",
@@ -39,17 +38,30 @@ SHARED = {
     "tests/test_data.py",
     "tests/test_debug.py",
     "tests/test_resume.py",
-    "tests/test_serve.py",
     "tests/test_distribute.py",
     "tests/test_sources.py",
     "tests/test_style.py",
 }
 
 
+# What each optional part adds to the core.
+PART_FILES = {"serve": {"src/demo/serve.py", "tests/test_serve.py"}}
+
+
 @pytest.mark.parametrize("task", list(TASKS))
 def test_every_style_and_task_writes_the_same_layout(style, task):
     paths = {str(file.path) for file in render(make_spec("demo", style, task))}
     assert paths == SHARED
+
+
+@pytest.mark.parametrize("part", list(PARTS))
+def test_a_part_adds_its_files_and_the_core_never_mentions_it(part):
+    core = {str(f.path): f.contents for f in render(make_spec("demo"))}
+    whole = {str(f.path) for f in render(make_spec("demo", parts=[part]))}
+    assert whole - core.keys() == PART_FILES[part]
+    # The core's CLI and README do not offer what is not there.
+    assert f"python -m demo {part}" not in core["README.md"]
+    assert f'"{part}"' not in core["src/demo/cli.py"]
 
 
 def test_style_files_differ_only_where_the_styles_do():

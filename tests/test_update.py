@@ -227,3 +227,55 @@ def test_a_broken_record_is_a_clear_error(tmp_path, record, message):
     (tmp_path / ".tfk.toml").write_text(record)
     with pytest.raises(UserError, match=message.replace("[", r"\[")):
         plan_update(tmp_path)
+
+
+def test_with_serve_adds_the_part_to_a_lean_project_and_keeps_edits(tmp_path):
+    new_project(make_spec("demo"), tmp_path, force=False, git=True)
+    project = tmp_path / "demo"
+    cli_file = project / "src/demo/cli.py"
+    text = cli_file.read_text()
+    cli_file.write_text(
+        text.replace("def quiet_tensorflow", "# the team's note\ndef quiet_tensorflow")
+    )
+    git_commit(project, "edit")
+
+    result = runner.invoke(app, ["update", str(project), "--with", "serve"])
+
+    assert result.exit_code == 0, result.output
+    assert (project / "src/demo/serve.py").is_file()
+    assert (project / "tests/test_serve.py").is_file()
+    cli_text = cli_file.read_text()
+    assert "def run_serve(" in cli_text and "# the team's note\n" in cli_text
+    assert 'parts = ["serve"]' in (project / ".tfk.toml").read_text()
+    again = runner.invoke(app, ["update", str(project), "--check"])
+    assert again.exit_code == 0, again.output
+
+
+def test_without_serve_removes_its_unedited_files_and_keeps_an_edited_one(tmp_path):
+    new_project(make_spec("demo", parts=["serve"]), tmp_path, force=False, git=False)
+    project = tmp_path / "demo"
+    tests_file = project / "tests/test_serve.py"
+    tests_file.write_text(tests_file.read_text() + "# the team's own case\n")
+
+    result = runner.invoke(app, ["update", str(project), "--without", "serve"])
+
+    assert not (project / "src/demo/serve.py").exists()
+    assert "def run_serve(" not in (project / "src/demo/cli.py").read_text()
+    assert "# the team's own case\n" in tests_file.read_text(), result.output
+
+
+def test_an_unknown_part_is_one_clear_error(project):
+    result = runner.invoke(app, ["update", str(project), "--with", "gui"])
+    assert result.exit_code == 1
+    assert "unknown part 'gui'; choose one of: serve (or all)" in result.output
+
+
+def git_commit(project: Path, message: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message],
+        cwd=project,
+        check=True,
+    )

@@ -28,7 +28,7 @@ from tfk_scaffold.cli import app
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.generate import build, new_project
 from tfk_scaffold.history import Tree, find_base, read_tree
-from tfk_scaffold.spec import make_spec
+from tfk_scaffold.spec import PARTS, make_spec
 from tfk_scaffold.update import apply_update, plan_update, recover
 
 runner = CliRunner()
@@ -56,7 +56,10 @@ def worktree(project: Path) -> dict[str, tuple[bytes, int]]:
 
 
 def today() -> dict[str, str]:
-    return {str(file.path): file.contents for file in build(make_spec("demo"))}
+    """Today's render of an early build's project: made before optional parts
+    existed, it keeps every part."""
+    spec = make_spec("demo", parts=PARTS)
+    return {str(file.path): file.contents for file in build(spec)}
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,14 @@ from typing import Annotated, Literal, ParamSpec, TypeVar
 import typer
 
 from tfk_scaffold.errors import TfkError
-from tfk_scaffold.spec import DEFAULT_STYLE, DEFAULT_TASK, STYLES, TASKS
+from tfk_scaffold.spec import (
+    DEFAULT_STYLE,
+    DEFAULT_TASK,
+    PARTS,
+    STYLES,
+    TASKS,
+    parse_parts,
+)
 
 ABOUT = "Bootstrap tested, runnable TensorFlow projects: keras, tf or hybrid style."
 
@@ -50,6 +57,11 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 STYLE_HELP = (
     "keras | tf | hybrid (see `tfk styles`). Prompted for on a terminal, else hybrid."
 )
+TASK_HELP = "tabular | sequence | image (see `tfk styles`)."
+WITH_HELP = (
+    f"Optional parts, comma-separated, or all: {', '.join(PARTS)} (see `tfk styles`)."
+    " Prompted for on a terminal, else none."
+)
 
 
 def _version(value: bool) -> None:
@@ -79,9 +91,7 @@ def new(
         str, typer.Argument(help="Project name, e.g. my-model (package: my_model).")
     ],
     style: Annotated[str | None, typer.Option("--style", "-s", help=STYLE_HELP)] = None,
-    task: Annotated[
-        str, typer.Option("--task", "-t", help="tabular (see `tfk styles`).")
-    ] = DEFAULT_TASK,
+    task: Annotated[str, typer.Option("--task", "-t", help=TASK_HELP)] = DEFAULT_TASK,
     output_dir: Annotated[
         Path,
         typer.Option("--output-dir", "-o", help="Parent directory of the new project."),
@@ -100,12 +110,17 @@ def new(
         bool,
         typer.Option("--git/--no-git", help="git init and commit the new project."),
     ] = True,
+    parts: Annotated[
+        str | None, typer.Option("--with", "-w", help=WITH_HELP, show_default=False)
+    ] = None,
 ) -> None:
     """Write a complete, runnable, tested TensorFlow project."""
     from tfk_scaffold.generate import new_project, plan_project
     from tfk_scaffold.spec import make_spec
 
-    spec = make_spec(name, _ask_style() if style is None else style, task)
+    style = _ask_style() if style is None else style
+    chosen = _ask_parts() if parts is None else parse_parts(parts)
+    spec = make_spec(name, style, task, chosen)
     if dry_run:
         plan = plan_project(spec, output_dir, force=force)
         typer.echo(f"would write {len(plan.files)} files into {plan.target}/:")
@@ -116,9 +131,10 @@ def new(
     report = new_project(spec, output_dir, force=force, git=git)
     for path in report.overwritten:
         typer.echo(f"replaced {report.target / path}")
+    with_parts = f", with {', '.join(spec.parts)}" if spec.parts else ""
     typer.echo(
-        f"created {report.target}/ ({spec.style} style, {spec.task} task, "
-        f"{len(report.written)} files)"
+        f"created {report.target}/ ({spec.style} style, {spec.task} task"
+        f"{with_parts}, {len(report.written)} files)"
     )
     if report.git_note:
         typer.echo(report.git_note)
@@ -156,6 +172,13 @@ def update(
             "--abort", help="Undo an update left with conflicts (git merge --abort)."
         ),
     ] = False,
+    add: Annotated[
+        str, typer.Option("--with", help="Add these parts (comma-separated, or all).")
+    ] = "",
+    remove: Annotated[
+        str,
+        typer.Option("--without", help="Remove these parts (your edits are kept)."),
+    ] = "",
 ) -> None:
     """Merge this tfk's templates into the project, keeping your edits.
 
@@ -178,7 +201,9 @@ def update(
         return
     if not (check or dry_run):
         recover(path)
-    plan = plan_update(path, style=style, task=task)
+    plan = plan_update(
+        path, style=style, task=task, add=parse_parts(add), remove=parse_parts(remove)
+    )
     if check:
         lines, waiting = checked(plan), bool(plan.changes)
     elif dry_run:
@@ -191,6 +216,17 @@ def update(
         typer.echo(line)
     if waiting:
         raise typer.Exit(1)
+
+
+def _ask_parts() -> tuple[str, ...]:
+    if not sys.stdin.isatty():
+        return ()
+    for choice, description in PARTS.items():
+        typer.echo(f"  {choice:<7} {description}")
+    answer = typer.prompt(
+        "parts (comma-separated, all, or none)", default="none", show_default=True
+    )
+    return () if answer.strip() == "none" else parse_parts(answer)
 
 
 def _ask_style() -> str:
@@ -215,6 +251,11 @@ def styles() -> None:
     for choice, description in TASKS.items():
         typer.echo(
             f"  {choice:<9} {description}\n            tfk new demo --task {choice}"
+        )
+    typer.echo("\nOptional parts (the core trains, evaluates, exports and predicts):")
+    for choice, description in PARTS.items():
+        typer.echo(
+            f"  {choice:<9} {description}\n            tfk new demo --with {choice}"
         )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.release import HASH_LENGTH
-from tfk_scaffold.spec import ProjectSpec, make_spec
+from tfk_scaffold.spec import PARTS, ProjectSpec, make_spec
 
 RECORD = PurePosixPath(".tfk.toml")
 VERSION_PATTERN = re.compile(r"\d+(\.\d+){1,3}((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?")
@@ -60,7 +60,7 @@ def read_record(project: Path) -> Record:
         for key in ("name", "package", "style", "task")
     )
     try:
-        spec = make_spec(name, style, task)
+        spec = make_spec(name, style, task, _parts(data, record))
     except UserError as error:
         raise UserError(f"{record} holds a spec tfk cannot use: {error}") from None
     if spec.package != package:
@@ -69,6 +69,16 @@ def read_record(project: Path) -> Record:
             f"(expected {spec.package!r}); restore the file"
         )
     return Record(replace(spec, tfk_version=version), templates)
+
+
+def _parts(data: dict[str, object], record: Path) -> tuple[str, ...]:
+    """The recorded parts; every part for a project recorded before parts
+    existed (it has them all)."""
+    spec = data.get("spec")
+    parts = spec.get("parts", tuple(PARTS)) if isinstance(spec, dict) else ()
+    if not (isinstance(parts, list | tuple) and all(isinstance(p, str) for p in parts)):
+        raise UserError(f"{record}: parts must be a list of names; restore it")
+    return tuple(parts)
 
 
 def _field(data: dict[str, object], record: Path, table: str, key: str) -> str:

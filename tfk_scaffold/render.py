@@ -1,11 +1,12 @@
 """Step 2 of the pipeline: a ProjectSpec -> the project's files, in memory only.
 
 Templates live in `templates/`, in layers: `common/` holds what every variant
-shares, `<style>/` what one style does differently and `tasks/<task>/` what one
-task does differently; a later layer's file replaces an earlier one of the same
-path. `snippets/<task>/` holds task-specific pieces that style templates
-`{% include %}`, so a style's shared logic is written once for every task. A
-`__package__` path part becomes the package name and a trailing `.j2` is dropped.
+shares, `<style>/` what one style does differently, `tasks/<task>/` what one
+task does differently and `parts/<part>/` the files an optional part adds; a
+later layer's file replaces an earlier one of the same path. `snippets/<task>/`
+holds task-specific pieces that style templates `{% include %}`, so a style's
+shared logic is written once for every task. A `__package__` path part becomes
+the package name and a trailing `.j2` is dropped.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import jinja2
 from tfk_scaffold.errors import TemplateBugError
 from tfk_scaffold.files import File
 from tfk_scaffold.release import templates_hash
-from tfk_scaffold.spec import STYLES, TASKS, ProjectSpec
+from tfk_scaffold.spec import PARTS, STYLES, TASKS, ProjectSpec
 
 PACKAGE_TOKEN = "__package__"
 
@@ -68,12 +69,13 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
 
 
 def template_paths(
-    style: str, task: str, root: Path | None = None
+    spec: ProjectSpec, root: Path | None = None
 ) -> dict[PurePosixPath, str]:
     """Output path (with the package token) -> template name, later layers winning."""
     root = root or templates_root()
     chosen: dict[PurePosixPath, str] = {}
-    for layer in ("common", style, f"tasks/{task}"):
+    layers = ["common", spec.style, f"tasks/{spec.task}"]
+    for layer in [*layers, *(f"parts/{part}" for part in spec.parts)]:
         base = root / layer
         for source in sorted(base.rglob("*")):
             if source.is_file() and "__pycache__" not in source.parts:
@@ -92,10 +94,11 @@ def render(spec: ProjectSpec, root: Path | None = None) -> list[File]:
         **spec.as_dict(),
         "styles": STYLES,
         "tasks": TASKS,
+        "all_parts": PARTS,
         "templates_hash": templates_hash(root),
     }
     files = []
-    for output, name in sorted(template_paths(spec.style, spec.task, root).items()):
+    for output, name in sorted(template_paths(spec, root).items()):
         path = PurePosixPath(str(output).replace(PACKAGE_TOKEN, spec.package))
         try:
             contents = environment.get_template(name).render(context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keyword
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from tfk_scaffold import __version__
@@ -21,6 +22,13 @@ TASKS: dict[str, str] = {
     "sequence": "Classify sequences with a recurrent network.",
     "image": "Classify images with a small CNN.",
 }
+# Optional parts: the core (config, data, model, train/evaluate, export, predict,
+# TensorBoard, resume, tests, CI) is always there; a part adds its modules, tests
+# and commands.
+PARTS: dict[str, str] = {
+    "serve": "A TF Serving-compatible REST server for the export, and its tests.",
+}
+ALL_PARTS = "all"
 DEFAULT_STYLE = "hybrid"
 DEFAULT_TASK = "tabular"
 MAX_NAME_LENGTH = 32
@@ -121,9 +129,10 @@ class ProjectSpec:
     package: str
     style: str
     task: str
+    parts: tuple[str, ...] = ()
     tfk_version: str = __version__
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -133,7 +142,10 @@ def package_name(name: str) -> str:
 
 
 def make_spec(
-    name: str, style: str = DEFAULT_STYLE, task: str = DEFAULT_TASK
+    name: str,
+    style: str = DEFAULT_STYLE,
+    task: str = DEFAULT_TASK,
+    parts: Iterable[str] = (),
 ) -> ProjectSpec:
     """Validate raw values; every rejection says what to type instead."""
     _check_name(name)
@@ -141,7 +153,23 @@ def make_spec(
     _check_package(name, package)
     _check_choice("style", style, STYLES)
     _check_choice("task", task, TASKS)
-    return ProjectSpec(name=name, package=package, style=style, task=task)
+    return ProjectSpec(
+        name=name, package=package, style=style, task=task, parts=_parts(parts)
+    )
+
+
+def parse_parts(text: str) -> tuple[str, ...]:
+    """`--with` as typed: comma-separated part names, or `all`."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    return tuple(PARTS) if ALL_PARTS in names else tuple(names)
+
+
+def _parts(names: Iterable[str]) -> tuple[str, ...]:
+    """The parts in their documented order, each once."""
+    chosen = set(names)
+    for name in sorted(chosen):
+        _check_choice("part", name, PARTS)
+    return tuple(name for name in PARTS if name in chosen)
 
 
 def _check_name(name: str) -> None:
@@ -205,4 +233,5 @@ def _check_choice(what: str, value: str, choices: dict[str, str]) -> None:
     if value not in choices:
         raise UserError(
             f"unknown {what} {value!r}; choose one of: {', '.join(choices)}"
+            + (f" (or {ALL_PARTS})" if choices is PARTS else "")
         )

@@ -102,16 +102,22 @@ def plan_update(
     *,
     style: str | None = None,
     task: str | None = None,
+    add: tuple[str, ...] = (),
+    remove: tuple[str, ...] = (),
     templates: Path | None = None,
 ) -> UpdatePlan:
     """Everything `tfk update` would do; reads the project, writes nothing.
 
-    `templates` replaces this tfk's templates (the tests use it to stand for a
-    newer release).
+    `add` and `remove` are parts to add or remove. `templates` replaces this
+    tfk's templates (the tests use it to stand for a newer release).
     """
     record = read_record(project)
     old = record.spec
-    new = make_spec(old.name, style or old.style, task or old.task)
+    both = sorted(set(add) & set(remove))
+    if both:
+        raise UserError(f"--with and --without both name {', '.join(both)}")
+    parts = [part for part in (*old.parts, *add) if part not in remove]
+    new = make_spec(old.name, style or old.style, task or old.task, parts)
     theirs = history.Tree(_by_path(build(new, templates)))
     repository = history.is_repository(project)
     if repository:
@@ -410,7 +416,7 @@ def remove_stale_temporaries(project: Path) -> list[Path]:
     spec = read_record(project).spec
     folders = {project} | {
         project / str(path.parent).replace(PACKAGE_TOKEN, spec.package)
-        for path in template_paths(spec.style, spec.task)
+        for path in template_paths(spec)
     }
     stale = [
         file
