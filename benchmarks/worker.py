@@ -516,10 +516,6 @@ def direct_calls(args: argparse.Namespace) -> dict:
     return {"latencies_s": latencies, "duration_s": args.duration}
 
 
-if __name__ == "__main__":
-    main()
-
-
 def pandas_read(csv: str) -> dict:
     import pandas
 
@@ -575,3 +571,7 @@ def pandas_fit(args: argparse.Namespace) -> dict:
         "train_examples": len(train),
         "metrics": {k: float(v[-1]) for k, v in history.history.items()},
     }
+
+
+if __name__ == "__main__":
+    main()
