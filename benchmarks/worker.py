@@ -51,7 +51,8 @@ def main() -> None:
         Path(args.out).write_text(json.dumps(http_client(args)))
         return
     if args.mode == "pandas":
-        Path(args.out).write_text(json.dumps(pandas_read(args.csv)))
+        result = {**pandas_read(args.csv), "wall_s": time.perf_counter() - STARTED}
+        Path(args.out).write_text(json.dumps(result))
         return
     if args.no_keras:
         sys.modules["keras"] = None  # the tf style must not need Keras

@@ -28,7 +28,7 @@ from tfk_scaffold.cli import app
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.generate import build, new_project
 from tfk_scaffold.history import Tree, find_base, read_tree
-from tfk_scaffold.spec import PARTS, make_spec
+from tfk_scaffold.spec import EARLY_PARTS, make_spec
 from tfk_scaffold.update import apply_update, plan_update, recover
 
 runner = CliRunner()
@@ -57,8 +57,8 @@ def worktree(project: Path) -> dict[str, tuple[bytes, int]]:
 
 def today() -> dict[str, str]:
     """Today's render of an early build's project: made before optional parts
-    existed, it keeps every part."""
-    spec = make_spec("demo", parts=PARTS)
+    existed, it keeps the parts it has."""
+    spec = make_spec("demo", parts=EARLY_PARTS)
     return {str(file.path): file.contents for file in build(spec)}
 
 

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.release import HASH_LENGTH
-from tfk_scaffold.spec import PARTS, ProjectSpec, make_spec
+from tfk_scaffold.spec import EARLY_PARTS, ProjectSpec, make_spec
 
 RECORD = PurePosixPath(".tfk.toml")
 VERSION_PATTERN = re.compile(r"\d+(\.\d+){1,3}((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?")
@@ -72,10 +72,10 @@ def read_record(project: Path) -> Record:
 
 
 def _parts(data: dict[str, object], record: Path) -> tuple[str, ...]:
-    """The recorded parts; every part for a project recorded before parts
-    existed (it has them all)."""
+    """The recorded parts; for a project recorded before parts existed, the
+    parts it has."""
     spec = data.get("spec")
-    parts = spec.get("parts", tuple(PARTS)) if isinstance(spec, dict) else ()
+    parts = spec.get("parts", EARLY_PARTS) if isinstance(spec, dict) else ()
     if not (isinstance(parts, list | tuple) and all(isinstance(p, str) for p in parts)):
         raise UserError(f"{record}: parts must be a list of names; restore it")
     return tuple(parts)

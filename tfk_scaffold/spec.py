@@ -29,6 +29,9 @@ PARTS: dict[str, str] = {
     "serve": "A TF Serving-compatible REST server for the export, and its tests.",
 }
 ALL_PARTS = "all"
+# What a project made before parts existed (tfk 0.2.0 and earlier) has: its
+# record names no parts, and `tfk update` keeps these, adding no new one.
+EARLY_PARTS = ("serve",)
 DEFAULT_STYLE = "hybrid"
 DEFAULT_TASK = "tabular"
 MAX_NAME_LENGTH = 32
