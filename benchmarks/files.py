@@ -107,8 +107,9 @@ def write_csv(path: Path, rows: int) -> None:
 def summarize(files: dict) -> dict:
     table = {}
     for name, runs in files["runs"].items():
-        row: dict = {"wall_s": median(run["wall_s"] for run in runs)}
-        row["rss_mib"] = median(run["peak_rss_mib"] for run in runs)
+        row: dict = {"rss_mib": median(run["peak_rss_mib"] for run in runs)}
+        if "first_pass_s" not in runs[0]:
+            row["wall_s"] = median(run["wall_s"] for run in runs)
         if "train_phase_s" in runs[0]:
             row["steady"] = median(
                 run["train_examples"] / s
@@ -123,6 +124,10 @@ def summarize(files: dict) -> dict:
                 row[key] = median(run[key] for run in runs)
         table[name] = row
     return table
+
+
+def cell(row: dict, key: str, form: str) -> str:
+    return form.format(row[key]) if key in row else "-"
 
 
 def median(values) -> float:
@@ -147,11 +152,14 @@ def render_files(files: dict, targets: list) -> list[str]:
     for name, row in table.items():
         if name == "pandas.read_csv":
             continue
-        lines.append(
-            f"| {name} | {row.get('steady', 0):,.0f} | {row['wall_s']:.1f} | "
-            f"{row.get('first_pass_s', float('nan')):.2f} | {row['rss_mib']:,.0f} | "
-            f"{row.get('accuracy', float('nan')):.4f} |"
-        )
+        cells = [
+            cell(row, "steady", "{:,.0f}"),
+            cell(row, "wall_s", "{:.1f}"),
+            cell(row, "first_pass_s", "{:.2f}"),
+            cell(row, "rss_mib", "{:,.0f}"),
+            cell(row, "accuracy", "{:.4f}"),
+        ]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
     lines += ["", f"`pandas.read_csv` of the file: {pandas_read:.2f} s.", ""]
     for style in STYLES:
         csv, memory = table[f"{style} csv"], table[f"{style} memory"]
