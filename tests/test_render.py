@@ -12,7 +12,6 @@ SHARED = {
     ".gitignore",
     ".pre-commit-config.yaml",
     ".tfk.toml",
-    "deploy/kubernetes.json",
     "README.md",
     "config.toml",
     "pyproject.toml",
@@ -24,7 +23,6 @@ SHARED = {
     "src/demo/distribute.py",
     "src/demo/errors.py",
     "src/demo/export.py",
-    "src/demo/launch.py",
     "src/demo/model.py",
     "src/demo/predict.py",
     "src/demo/records.py",
@@ -45,7 +43,14 @@ SHARED = {
 
 
 # What each optional part adds to the core.
-PART_FILES = {"serve": {"src/demo/serve.py", "tests/test_serve.py"}}
+PART_FILES = {
+    "serve": {"src/demo/serve.py", "tests/test_serve.py"},
+    "cluster": {
+        "src/demo/launch.py",
+        "tests/test_cluster.py",
+        "deploy/kubernetes.json",
+    },
+}
 
 
 @pytest.mark.parametrize("task", list(TASKS))
@@ -60,8 +65,9 @@ def test_a_part_adds_its_files_and_the_core_never_mentions_it(part):
     whole = {str(f.path) for f in render(make_spec("demo", parts=[part]))}
     assert whole - core.keys() == PART_FILES[part]
     # The core's CLI and README do not offer what is not there.
-    assert f"python -m demo {part}" not in core["README.md"]
-    assert f'"{part}"' not in core["src/demo/cli.py"]
+    mention = {"serve": "python -m demo serve", "cluster": "--launcher ray"}[part]
+    assert mention not in core["README.md"]
+    assert mention.split()[-1] not in core["src/demo/cli.py"]
 
 
 def test_style_files_differ_only_where_the_styles_do():

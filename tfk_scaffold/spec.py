@@ -27,11 +27,13 @@ TASKS: dict[str, str] = {
 # and commands.
 PARTS: dict[str, str] = {
     "serve": "A TF Serving-compatible REST server for the export, and its tests.",
+    "cluster": "Training on many machines: a Ray launcher, a Kubernetes manifest, "
+    "and tests that train two workers on this machine.",
 }
 ALL_PARTS = "all"
 # What a project made before parts existed (tfk 0.2.0 and earlier) has: its
 # record names no parts, and `tfk update` keeps these, adding no new one.
-EARLY_PARTS = ("serve",)
+EARLY_PARTS = ("serve", "cluster")
 DEFAULT_STYLE = "hybrid"
 DEFAULT_TASK = "tabular"
 MAX_NAME_LENGTH = 32
