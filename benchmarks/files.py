@@ -4,8 +4,11 @@ For each style, side by side: `train` from a CSV file and from the built-in
 synthetic data of the same shape (rows x features, two classes), 3 epochs at
 batch 64; the project's first pass over the file alone; `pandas.read_csv` of
 the same file; and what a user would write instead of the project, pandas ->
-NumPy -> `keras.Model.fit`. pandas lives in the benchmark's own venv
-(benchmarks/.venv-files, with tensorflow-cpu), never in the project.
+NumPy -> `keras.Model.fit`. Then an image folder (the image project's
+synthetic images as PNG files, one sub-folder per class): each style's `train`
+on it against `keras.utils.image_dataset_from_directory` -> `fit`. pandas lives
+in the benchmark's own venv (benchmarks/.venv-files, with tensorflow-cpu),
+never in the project.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -71,7 +75,46 @@ def bench_files(work: Path, rows: int, rounds: int, tfk: str, run_measured) -> d
                 f"{style} first pass",
                 [sys.executable, str(WORKER), "firstpass", *blocked, *project, *sets],
             )
-    return {"rows": rows, "features": FEATURES, "runs": runs}
+    images = bench_images(work, rows // 100, tfk, measure)
+    return {"rows": rows, "features": FEATURES, "runs": runs, "images": images}
+
+
+def bench_images(work: Path, count: int, tfk: str, measure) -> dict:
+    """Each style's `train` on a folder of `count` PNG files, and the baseline."""
+    projects = work / "image-projects"
+    for style in STYLES:
+        subprocess.run(
+            [tfk, "new", f"images{style}", "--style", style, "--task", "image"]
+            + ["--no-git", "-o", str(projects)],
+            check=True,
+            capture_output=True,
+        )
+    folder = work / "images"
+    keras_project = projects / "imageskeras"
+    measure(
+        "write images",
+        [sys.executable, str(WORKER), "writeimages", "--folder", str(folder)]
+        + ["--project", str(keras_project), "--package", "imageskeras"]
+        + ["--set", f"data.num_samples={count}"],
+    )
+    config = tomllib.loads((keras_project / "config.toml").read_text())
+    filters = ",".join(map(str, config["model"]["conv_filters"]))
+    measure(
+        "image_dataset_from_directory + fit",
+        [ensure_venv(), str(WORKER), "imagefit", "--folder", str(folder)]
+        + ["--hidden", filters, "--epochs", "3", "--image-size", "32"],
+    )
+    for style in STYLES:
+        blocked = ["--no-keras"] if style == "tf" else []
+        sets = [f"data.path={folder}", *TRAIN]
+        measure(
+            f"{style} image folder",
+            [sys.executable, str(WORKER), "style", "--style", style, *blocked]
+            + ["--project", str(projects / f"images{style}")]
+            + ["--package", f"images{style}"]
+            + [item for override in sets for item in ("--set", override)],
+        )
+    return {"count": count}
 
 
 def ensure_venv() -> str:
@@ -149,8 +192,9 @@ def render_files(files: dict, targets: list) -> list[str]:
         "| val accuracy |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
+    images = [name for name in table if "image" in name]
     for name, row in table.items():
-        if name == "pandas.read_csv":
+        if name == "pandas.read_csv" or name in images or name == "write images":
             continue
         cells = [
             cell(row, "steady", "{:,.0f}"),
@@ -161,6 +205,8 @@ def render_files(files: dict, targets: list) -> list[str]:
         ]
         lines.append(f"| {name} | {' | '.join(cells)} |")
     lines += ["", f"`pandas.read_csv` of the file: {pandas_read:.2f} s.", ""]
+    if images:
+        lines += render_images(files, table, images, targets)
     for style in STYLES:
         csv, memory = table[f"{style} csv"], table[f"{style} memory"]
         first = table[f"{style} first pass"]["first_pass_s"]
@@ -194,3 +240,35 @@ def render_files(files: dict, targets: list) -> list[str]:
             met = value >= bound if sense == ">=" else value <= bound
             targets.append((text, f"{value:.2f}x", met))
     return lines
+
+
+def render_images(files: dict, table: dict, names: list[str], targets: list):
+    count = files["images"]["count"]
+    lines = [
+        f"### Files: a folder of {count:,} PNG images (32 x 32, one sub-folder "
+        "per class)",
+        "",
+        "| run | steady samples/s | train wall s | peak RSS MiB | val accuracy |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name in names:
+        row = table[name]
+        cells = [
+            cell(row, "steady", "{:,.0f}"),
+            cell(row, "wall_s", "{:.1f}"),
+            cell(row, "rss_mib", "{:,.0f}"),
+            cell(row, "accuracy", "{:.4f}"),
+        ]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    baseline = table["image_dataset_from_directory + fit"]["wall_s"]
+    for style in STYLES:
+        ratio = table[f"{style} image folder"]["wall_s"] / baseline
+        targets.append(
+            (
+                f"{style}: image folder train wall / image_dataset_from_directory "
+                "+ fit wall <= 1",
+                f"{ratio:.2f}x",
+                ratio <= 1.0,
+            )
+        )
+    return [*lines, ""]

@@ -26,6 +26,11 @@ MODE is one of:
   pandasfit  what a user would write instead: pandas.read_csv -> NumPy ->
           keras.Sequential (Normalization, the configured MLP) -> Model.fit with
           the generated project's epochs and batch size (the benchmark's venv).
+  writeimages  the image project's synthetic images as a folder of PNG files,
+          one sub-folder per class, in --folder.
+  imagefit  what a user would write instead for a folder of images:
+          keras.utils.image_dataset_from_directory -> a keras.Sequential CNN
+          (--hidden filters, one conv block each) -> Model.fit.
 
 Pass --no-keras to block Keras before TensorFlow is imported (the tf style must
 train without it).
@@ -66,6 +71,8 @@ def main() -> None:
         result.update(direct_calls(args))
     elif args.mode == "pandasfit":
         result.update(pandas_fit(args))
+    elif args.mode == "imagefit":
+        result.update(image_fit(args))
     else:
         sys.path.insert(0, str(Path(args.project) / "src"))
         package = args.package
@@ -82,7 +89,9 @@ def main() -> None:
         result["train_examples"] = int(
             data.split_mask(examples, "train", config.data).sum()
         )
-        if args.mode == "matmul":
+        if args.mode == "writeimages":
+            write_images(importlib.import_module(f"{package}.sources"), config, args)
+        elif args.mode == "matmul":
             result.update(matmul_peak(config, args.repeats))
         elif args.mode == "style":
             result.update(run_style(package, config, args.style, args.whatif))
@@ -100,7 +109,7 @@ def parse_args() -> argparse.Namespace:
         "mode",
         choices=[
             *("style", "plain", "data", "matmul", "client", "direct"),
-            *("firstpass", "pandas", "pandasfit"),
+            *("firstpass", "pandas", "pandasfit", "writeimages", "imagefit"),
         ],
     )
     parser.add_argument("--project", default="")
@@ -127,6 +136,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--label", default="label", help="pandasfit: its label")
     parser.add_argument("--hidden", default="64,64", help="pandasfit: layer widths")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--folder", default="", help="writeimages, imagefit")
+    parser.add_argument("--image-size", type=int, default=32, help="imagefit")
     parser.add_argument("--out", required=True)
     return parser.parse_args()
 
@@ -570,6 +581,62 @@ def pandas_fit(args: argparse.Namespace) -> dict:
     return {
         **clock.report(),
         "train_examples": len(train),
+        "metrics": {k: float(v[-1]) for k, v in history.history.items()},
+    }
+
+
+def write_images(sources, config, args: argparse.Namespace) -> None:
+    import tensorflow as tf
+
+    images, labels = sources.synthetic_arrays(config)
+    pixels = tf.cast(tf.clip_by_value(images, 0.0, 1.0) * 255.0, tf.uint8)
+    for index, (image, label) in enumerate(zip(pixels, labels, strict=True)):
+        folder = Path(args.folder) / f"class_{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        tf.io.write_file(str(folder / f"{index:05d}.png"), tf.io.encode_png(image))
+
+
+def image_fit(args: argparse.Namespace) -> dict:
+    """image_dataset_from_directory -> keras.Sequential CNN -> fit, timed like
+    the generated loops."""
+    import keras
+
+    size = (args.image_size, args.image_size)
+    train, validation = keras.utils.image_dataset_from_directory(
+        args.folder,
+        image_size=size,
+        color_mode="grayscale",
+        batch_size=args.batch_size,
+        validation_split=0.1,
+        subset="both",
+        seed=0,
+    )
+    classes = len(train.class_names)
+    layers = [keras.Input((*size, 1)), keras.layers.Rescaling(1 / 255)]
+    for filters in args.hidden.split(","):
+        layers += [
+            keras.layers.Conv2D(int(filters), 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(),
+        ]
+    layers += [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(classes)]
+    model = keras.Sequential(layers)
+    model.compile(
+        optimizer="adam",
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    clock = EpochClock()
+    clock.train_called = time.perf_counter()
+    history = model.fit(
+        train.cache().prefetch(-1),
+        validation_data=validation.cache(),
+        epochs=args.epochs,
+        callbacks=[keras_callback(clock)],
+        verbose=0,
+    )
+    return {
+        **clock.report(),
+        "train_examples": int(sum(int(b[1].shape[0]) for b in train)),
         "metrics": {k: float(v[-1]) for k, v in history.history.items()},
     }
 
