@@ -192,7 +192,7 @@ def render_files(files: dict, targets: list) -> list[str]:
         "| val accuracy |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    images = [name for name in table if "image" in name]
+    images = [name for name in table if "image" in name and name != "write images"]
     for name, row in table.items():
         if name == "pandas.read_csv" or name in images or name == "write images":
             continue
