@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_end_to_end import run
+from end_to_end import run
 
 from tfk_scaffold.generate import new_project
 from tfk_scaffold.spec import STYLES, make_spec
