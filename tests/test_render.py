@@ -32,6 +32,7 @@ SHARED = {
     "src/demo/sources.py",
     "src/demo/serve.py",
     "src/demo/train.py",
+    "src/demo/tune.py",
     "tests/conftest.py",
     "tests/test_commands.py",
     "tests/test_config.py",
@@ -43,6 +44,7 @@ SHARED = {
     "tests/test_distribute.py",
     "tests/test_sources.py",
     "tests/test_style.py",
+    "tests/test_tune.py",
 }
 
 
