@@ -29,6 +29,7 @@ SHARED = {
     "src/demo/runs.py",
     "src/demo/sources.py",
     "src/demo/train.py",
+    "src/demo/tune.py",
     "tests/conftest.py",
     "tests/test_commands.py",
     "tests/test_config.py",
@@ -39,6 +40,7 @@ SHARED = {
     "tests/test_distribute.py",
     "tests/test_sources.py",
     "tests/test_style.py",
+    "tests/test_tune.py",
 }
 
 
