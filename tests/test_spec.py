@@ -123,7 +123,8 @@ def _top_level(distribution: importlib.metadata.Distribution) -> set[str]:
 
 def test_no_module_the_generated_project_installs_can_be_shadowed():
     # The tool's [test] extra installs what a generated project depends on.
-    modules = _installed_closure(["tensorflow-cpu", "tensorboard", "numpy", "pytest"])
+    roots = ["tensorflow-cpu", "tensorboard", "numpy", "pytest", "optuna"]
+    modules = _installed_closure(roots)
     assert "tensorflow" in modules and "certifi" in modules  # the closure was found
     shadowed = {module.lower() for module in modules if module.isidentifier()}
     assert shadowed - DEPENDENCY_MODULES == set()

@@ -113,6 +113,14 @@ DEPENDENCY_MODULES = frozenset(
         "urllib3",
         "werkzeug",
         "wrapt",
+        # the tune extra: Optuna and what it installs
+        "optuna",
+        "alembic",
+        "colorlog",
+        "mako",
+        "sqlalchemy",
+        "tqdm",
+        "_yaml",
         # tfk itself
         "tfk",
         "tfk_scaffold",
