@@ -49,6 +49,7 @@ PART_FILES = {
     "serve": {"src/demo/serve.py", "tests/test_serve.py"},
     "cluster": {
         "src/demo/launch.py",
+        "src/demo/multi_worker.py",  # the Keras styles' loop; tf has its own
         "tests/test_cluster.py",
         "deploy/kubernetes.json",
     },

@@ -6,7 +6,8 @@ task does differently and `parts/<part>/` the files an optional part adds; a
 later layer's file replaces an earlier one of the same path. `snippets/<task>/`
 holds task-specific pieces that style templates `{% include %}`, so a style's
 shared logic is written once for every task. A `__package__` path part becomes
-the package name and a trailing `.j2` is dropped.
+the package name and a trailing `.j2` is dropped; a template that renders to
+nothing for a variant writes no file.
 """
 
 from __future__ import annotations
@@ -106,5 +107,6 @@ def render(spec: ProjectSpec, root: Path | None = None) -> list[File]:
             raise TemplateBugError(
                 f"template {name} failed to render: {error}"
             ) from error
-        files.append(File(path, contents))
+        if contents.strip():  # a template with nothing for this variant
+            files.append(File(path, contents))
     return files
