@@ -113,9 +113,14 @@ def test_a_file_in_the_way_is_reported(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
-def test_git_gets_one_first_commit_holding_every_file(tmp_path):
-    report = write_project(FILES, tmp_path / "demo", force=False, git=True)
-    assert "first commit" in report.git_note
+@pytest.mark.parametrize("where", ["absolute", "relative"])
+def test_git_gets_one_first_commit_holding_every_file(tmp_path, monkeypatch, where):
+    # `tfk new demo` writes to ./demo: git must find it from a relative path too.
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "demo" if where == "absolute" else Path("demo")
+    report = write_project(FILES, target, force=False, git=True)
+    assert "first commit" in report.git_note, report.git_note
+    assert not list((tmp_path / "demo").glob(".demo*")), "a nested repository"
     log = subprocess.run(
         ["git", "log", "--oneline"],
         cwd=tmp_path / "demo",

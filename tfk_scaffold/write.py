@@ -296,6 +296,7 @@ def _interrupts_raise() -> Iterator[None]:
 def _git_commit(directory: Path, name: str) -> str:
     if shutil.which("git") is None:
         return "git: not found, skipped `git init` (pass --no-git to silence this)"
+    directory = directory.resolve()  # git runs inside it: a relative path would nest
     environment = _git_environment()
     identity = (
         []
