@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from tfk_scaffold.errors import TemplateBugError
+from tfk_scaffold.errors import TemplateBugError, UserError
 from tfk_scaffold.files import File
 
 LINE_LENGTH = 88
@@ -25,6 +25,8 @@ def check(files: list[File]) -> list[File]:
 
 
 def _check_file(file: File) -> File:
+    if file.preset is not None:
+        return _check_preset_file(file)
     leftover = _LEFTOVER.search(file.contents)
     if leftover:
         line = file.contents.count("\n", 0, leftover.start()) + 1
@@ -35,6 +37,18 @@ def _check_file(file: File) -> File:
     if needs_formatting(file.contents):
         file = replace(file, contents=format_python(file.contents))
     return file
+
+
+def _check_preset_file(file: File) -> File:
+    """A team's own file: its text is the team's (`{{` may be meant), its
+    Python must compile and is formatted as the project's CI expects."""
+    if not file.is_python:
+        return file
+    try:
+        _compile(file)
+    except TemplateBugError as error:
+        raise UserError(f"{error} (from preset {file.preset})") from None
+    return replace(file, contents=format_python(file.contents))
 
 
 def _compile(file: File) -> None:

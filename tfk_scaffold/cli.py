@@ -62,6 +62,10 @@ WITH_HELP = (
     f"Optional parts, comma-separated, or all: {', '.join(PARTS)} (see `tfk styles`)."
     " Prompted for on a terminal, else none."
 )
+PRESET_HELP = (
+    "A team preset (TOML): default style, task and parts, config.toml values and "
+    "a folder of the team's own templates. Options given here win."
+)
 
 
 def _version(value: bool) -> None:
@@ -91,7 +95,9 @@ def new(
         str, typer.Argument(help="Project name, e.g. my-model (package: my_model).")
     ],
     style: Annotated[str | None, typer.Option("--style", "-s", help=STYLE_HELP)] = None,
-    task: Annotated[str, typer.Option("--task", "-t", help=TASK_HELP)] = DEFAULT_TASK,
+    task: Annotated[
+        str | None, typer.Option("--task", "-t", help=TASK_HELP, show_default=False)
+    ] = None,
     output_dir: Annotated[
         Path,
         typer.Option("--output-dir", "-o", help="Parent directory of the new project."),
@@ -113,14 +119,24 @@ def new(
     parts: Annotated[
         str | None, typer.Option("--with", "-w", help=WITH_HELP, show_default=False)
     ] = None,
+    preset: Annotated[
+        Path | None,
+        typer.Option("--preset", help=PRESET_HELP, show_default=False),
+    ] = None,
 ) -> None:
     """Write a complete, runnable, tested TensorFlow project."""
     from tfk_scaffold.generate import new_project, plan_project
+    from tfk_scaffold.preset import load_preset
     from tfk_scaffold.spec import make_spec
 
-    style = _ask_style() if style is None else style
-    chosen = _ask_parts() if parts is None else parse_parts(parts)
-    spec = make_spec(name, style, task, chosen)
+    team = load_preset(preset, output_dir / name) if preset else None
+    style = style or (team and team.style) or _ask_style()
+    task = task or (team and team.task) or DEFAULT_TASK
+    if parts is not None:
+        chosen = parse_parts(parts)
+    else:
+        chosen = team.parts if team and team.parts is not None else _ask_parts()
+    spec = make_spec(name, style, task, chosen, team)
     if dry_run:
         plan = plan_project(spec, output_dir, force=force)
         typer.echo(f"would write {len(plan.files)} files into {plan.target}/:")
@@ -132,9 +148,10 @@ def new(
     for path in report.overwritten:
         typer.echo(f"replaced {report.target / path}")
     with_parts = f", with {', '.join(spec.parts)}" if spec.parts else ""
+    with_preset = f", preset {preset}" if preset else ""
     typer.echo(
         f"created {report.target}/ ({spec.style} style, {spec.task} task"
-        f"{with_parts}, {len(report.written)} files)"
+        f"{with_parts}{with_preset}, {len(report.written)} files)"
     )
     if report.git_note:
         typer.echo(report.git_note)
@@ -179,6 +196,14 @@ def update(
         str,
         typer.Option("--without", help="Remove these parts (your edits are kept)."),
     ] = "",
+    preset: Annotated[
+        Path | None,
+        typer.Option(
+            "--preset",
+            help="Follow this team preset from now on (or its new path).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Merge this tfk's templates into the project, keeping your edits.
 
@@ -202,7 +227,12 @@ def update(
     if not (check or dry_run):
         recover(path)
     plan = plan_update(
-        path, style=style, task=task, add=parse_parts(add), remove=parse_parts(remove)
+        path,
+        style=style,
+        task=task,
+        add=parse_parts(add),
+        remove=parse_parts(remove),
+        preset=preset,
     )
     if check:
         lines, waiting = checked(plan), bool(plan.changes)

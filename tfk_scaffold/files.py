@@ -10,6 +10,8 @@ from pathlib import PurePosixPath
 class File:
     path: PurePosixPath
     contents: str
+    # Where a team preset's file came from (preset.py); None for tfk's own.
+    preset: str | None = None
 
     @property
     def is_python(self) -> bool:

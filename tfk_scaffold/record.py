@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from tfk_scaffold.errors import UserError
+from tfk_scaffold.preset import load_preset
 from tfk_scaffold.release import HASH_LENGTH
 from tfk_scaffold.spec import EARLY_PARTS, ProjectSpec, make_spec
 
@@ -26,6 +27,8 @@ class Record:
 
     spec: ProjectSpec
     templates: str | None
+    # The team preset's path, relative to the project (see preset.py).
+    preset: str | None = None
 
 
 def read_record(project: Path) -> Record:
@@ -68,7 +71,26 @@ def read_record(project: Path) -> Record:
             f"{record}: package {package!r} does not match name {name!r} "
             f"(expected {spec.package!r}); restore the file"
         )
-    return Record(replace(spec, tfk_version=version), templates)
+    preset = data["spec"].get("preset")
+    if preset is not None and not (isinstance(preset, str) and preset.strip()):
+        raise UserError(f"{record}: preset must be the path of a preset file")
+    return Record(replace(spec, tfk_version=version), templates, preset)
+
+
+def with_preset(project: Path, record: Record, moved: Path | None) -> ProjectSpec:
+    """The recorded spec with its preset read from the recorded path, or from
+    `moved` (`tfk update --preset FILE`) when that file is gone."""
+    if record.preset is None and moved is None:
+        return record.spec
+    recorded = project / record.preset if record.preset else None
+    if recorded is not None and (recorded.is_file() or moved is None):
+        if not recorded.exists():
+            raise UserError(
+                f"the preset this project follows, {record.preset} (in .tfk.toml), "
+                "is not found; pass its new path with --preset FILE"
+            )
+        return replace(record.spec, preset=load_preset(recorded, project))
+    return replace(record.spec, preset=load_preset(moved, project))
 
 
 def _parts(data: dict[str, object], record: Path) -> tuple[str, ...]:

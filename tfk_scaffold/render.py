@@ -5,9 +5,10 @@ shares, `<style>/` what one style does differently, `tasks/<task>/` what one
 task does differently and `parts/<part>/` the files an optional part adds; a
 later layer's file replaces an earlier one of the same path. `snippets/<task>/`
 holds task-specific pieces that style templates `{% include %}`, so a style's
-shared logic is written once for every task. A `__package__` path part becomes
-the package name and a trailing `.j2` is dropped; a template that renders to
-nothing for a variant writes no file.
+shared logic is written once for every task. A team preset's overlay is the
+last layer, and its config values go into config.toml (see preset.py). A
+`__package__` path part becomes the package name and a trailing `.j2` is
+dropped; a template that renders to nothing for a variant writes no file.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
-from tfk_scaffold.errors import TemplateBugError
+from tfk_scaffold.errors import TemplateBugError, UserError
 from tfk_scaffold.files import File
+from tfk_scaffold.preset import Preset, apply_config, overlay_templates
 from tfk_scaffold.release import templates_hash
 from tfk_scaffold.spec import PARTS, STYLES, TASKS, ProjectSpec
 
@@ -34,9 +36,10 @@ def templates_root() -> Path:
 
 
 @cache
-def _environment(root: Path) -> jinja2.Environment:
+def _environment(*roots: Path) -> jinja2.Environment:
+    """Templates from the first of `roots` that has them."""
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(root),
+        loader=jinja2.FileSystemLoader(roots),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -88,9 +91,9 @@ def template_paths(
 
 
 def render(spec: ProjectSpec, root: Path | None = None) -> list[File]:
-    """Render every template for `spec`; touches no file outside `templates/`."""
+    """Render every template for `spec`; touches no file outside the template
+    folders."""
     root = root or templates_root()
-    environment = _environment(root)
     context = {
         **spec.as_dict(),
         "styles": STYLES,
@@ -98,8 +101,32 @@ def render(spec: ProjectSpec, root: Path | None = None) -> list[File]:
         "all_parts": PARTS,
         "templates_hash": templates_hash(root),
     }
-    files = []
-    for output, name in sorted(template_paths(spec, root).items()):
+    rendered = _render(_environment(root), template_paths(spec, root), spec, context)
+    files = {path: File(path, text) for path, text in rendered.items()}
+    if spec.preset is not None:
+        preset = spec.preset
+        overlay = _render_overlay(preset, root, spec, context)
+        files |= {
+            path: File(path, text, str(preset.path)) for path, text in overlay.items()
+        }
+        config = files[PurePosixPath("config.toml")]
+        variant = f"{spec.style}/{spec.task}"
+        files[config.path] = File(
+            config.path,
+            apply_config(config.contents, preset, variant),
+            config.preset,
+        )
+    return [files[path] for path in sorted(files)]
+
+
+def _render(
+    environment: jinja2.Environment,
+    templates: dict[PurePosixPath, str],
+    spec: ProjectSpec,
+    context: dict[str, object],
+) -> dict[PurePosixPath, str]:
+    files = {}
+    for output, name in sorted(templates.items()):
         path = PurePosixPath(str(output).replace(PACKAGE_TOKEN, spec.package))
         try:
             contents = environment.get_template(name).render(context)
@@ -108,5 +135,34 @@ def render(spec: ProjectSpec, root: Path | None = None) -> list[File]:
                 f"template {name} failed to render: {error}"
             ) from error
         if contents.strip():  # a template with nothing for this variant
-            files.append(File(path, contents))
+            files[path] = contents
     return files
+
+
+def _render_overlay(
+    preset: Preset, root: Path, spec: ProjectSpec, context: dict[str, object]
+) -> dict[PurePosixPath, str]:
+    """The preset's own files: `.j2` ones rendered (they may include tfk's
+    templates), the others copied as they are."""
+    templates = overlay_templates(preset)
+    if preset.overlay is None:
+        return {}
+    jinja = {out: name for out, name in templates.items() if name.endswith(".j2")}
+    try:
+        files = _render(_environment(preset.overlay, root), jinja, spec, context)
+    except TemplateBugError as error:
+        raise UserError(f"preset {preset.path}: {error}") from None
+    for output, name in templates.items():
+        if output not in jinja:
+            path = PurePosixPath(str(output).replace(PACKAGE_TOKEN, spec.package))
+            files[path] = _read_text(preset.overlay / name, preset)
+    return files
+
+
+def _read_text(file: Path, preset: Preset) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(
+            f"preset {preset.path}: {file} is not UTF-8 text; tfk writes text only"
+        ) from None

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 from tfk_scaffold import __version__
 from tfk_scaffold.errors import UserError
+from tfk_scaffold.preset import Preset
 
 STYLES: dict[str, str] = {
     "keras": "Keras only: a Functional model, compile + fit, callbacks.",
@@ -143,6 +144,7 @@ class ProjectSpec:
     style: str
     task: str
     parts: tuple[str, ...] = ()
+    preset: Preset | None = None
     tfk_version: str = __version__
 
     def as_dict(self) -> dict[str, object]:
@@ -159,6 +161,7 @@ def make_spec(
     style: str = DEFAULT_STYLE,
     task: str = DEFAULT_TASK,
     parts: Iterable[str] = (),
+    preset: Preset | None = None,
 ) -> ProjectSpec:
     """Validate raw values; every rejection says what to type instead."""
     _check_name(name)
@@ -167,7 +170,12 @@ def make_spec(
     _check_choice("style", style, STYLES)
     _check_choice("task", task, TASKS)
     return ProjectSpec(
-        name=name, package=package, style=style, task=task, parts=_parts(parts)
+        name=name,
+        package=package,
+        style=style,
+        task=task,
+        parts=_parts(parts),
+        preset=preset,
     )
 
 

@@ -34,7 +34,8 @@ from tfk_scaffold.conflicts import resolve
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.files import File
 from tfk_scaffold.generate import build
-from tfk_scaffold.record import RECORD, Record, read_record
+from tfk_scaffold.preset import load_preset
+from tfk_scaffold.record import RECORD, Record, read_record, with_preset
 from tfk_scaffold.release import released_templates, shipped_hash
 from tfk_scaffold.render import PACKAGE_TOKEN, template_paths
 from tfk_scaffold.spec import ProjectSpec, make_spec
@@ -104,20 +105,23 @@ def plan_update(
     task: str | None = None,
     add: tuple[str, ...] = (),
     remove: tuple[str, ...] = (),
+    preset: Path | None = None,
     templates: Path | None = None,
 ) -> UpdatePlan:
     """Everything `tfk update` would do; reads the project, writes nothing.
 
-    `add` and `remove` are parts to add or remove. `templates` replaces this
-    tfk's templates (the tests use it to stand for a newer release).
+    `add` and `remove` are parts to add or remove; `preset` a team preset to
+    follow from now on. `templates` replaces this tfk's templates (the tests
+    use it to stand for a newer release).
     """
     record = read_record(project)
-    old = record.spec
+    old = with_preset(project, record, preset)
     both = sorted(set(add) & set(remove))
     if both:
         raise UserError(f"--with and --without both name {', '.join(both)}")
     parts = [part for part in (*old.parts, *add) if part not in remove]
-    new = make_spec(old.name, style or old.style, task or old.task, parts)
+    follows = load_preset(preset, project) if preset else old.preset
+    new = make_spec(old.name, style or old.style, task or old.task, parts, follows)
     theirs = history.Tree(_by_path(build(new, templates)))
     repository = history.is_repository(project)
     if repository:
