@@ -42,11 +42,12 @@ def bench_tune(work: Path, trials: int, tfk: str) -> dict:
         capture_output=True,
     )
     project = root / PACKAGE
+    load = [os.getloadavg()[0]]
     config = (project / "config.toml").read_text()
     learning_rate = re.search(r"^learning_rate = ([\d.e-]+)", config, re.M)[1]
     space = "\n".join(
         line
-        for line in config.split("[tune.space]", 1)[1].splitlines()
+        for line in config.split("\n[tune.space]\n", 1)[1].splitlines()
         if line and not line.startswith("#")
     )
 
@@ -76,7 +77,10 @@ def bench_tune(work: Path, trials: int, tfk: str) -> dict:
     best = cli("train", "--config", best_file, name="train the best config")
     best_test = evaluate(cli, "--config", best_file)
     lines = study["stdout"].splitlines()
+    load.append(os.getloadavg()[0])
     return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "loadavg": load,
         "style": STYLE,
         "space": space,
         "trials": trials,
@@ -156,7 +160,8 @@ def render_tune(tune: dict, targets: list) -> list[str]:
         f"{tune['style']} style, tabular task, the generated config and space "
         f"(`{'`, `'.join(tune['space'].splitlines())}`). Accuracy on the test "
         "split, which no trial sees; validation accuracy is what the study "
-        "maximizes.",
+        f"maximizes. Measured {tune['date']}, load average "
+        f"{tune['loadavg'][0]:.1f} -> {tune['loadavg'][1]:.1f}.",
         "",
         "| config | val accuracy | test accuracy | train wall s | train CPU s |",
         "| --- | --- | --- | --- | --- |",
