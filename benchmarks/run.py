@@ -3,7 +3,7 @@ training loops against plain `keras.Model.fit`.
 
     python benchmarks/run.py            # everything, ~4-6 min on 2 cores
     python benchmarks/run.py --quick    # fewer runs and a smaller wide config, ~2 min
-    python benchmarks/run.py --only tool        # or: train, serve, files
+    python benchmarks/run.py --only tool        # or: train, serve, files, tune
     python benchmarks/run.py --save     # also rewrite the table in benchmarks/README.md
 
 With --only and --save, the other parts are kept from benchmarks/latest.json.
@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from files import bench_files, render_files
+from tuning import bench_tune, render_tune
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -61,6 +62,7 @@ class Plan:
     small: tuple[str, ...]
     wide: tuple[str, ...]
     file_rows: int
+    tune_trials: int
 
 
 FULL = Plan(
@@ -80,6 +82,7 @@ FULL = Plan(
         JIT,
     ),
     file_rows=300_000,
+    tune_trials=20,
 )
 QUICK = Plan(
     help_runs=3,
@@ -96,6 +99,7 @@ QUICK = Plan(
         JIT,
     ),
     file_rows=60_000,
+    tune_trials=5,
 )
 
 
@@ -103,7 +107,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter runs")
     parser.add_argument(
-        "--only", choices=["tool", "train", "serve", "files"], help="one part only"
+        "--only",
+        choices=["tool", "train", "serve", "files", "tune"],
+        help="one part only",
     )
     parser.add_argument(
         "--whatif",
@@ -132,6 +138,8 @@ def main() -> None:
             results["files"] = bench_files(
                 work, plan.file_rows, 1, tfk_command(), run_measured
             )
+        if args.only in (None, "tune"):
+            results["tune"] = bench_tune(work, plan.tune_trials, tfk_command())
     results["total_s"] = time.perf_counter() - started
     if args.save and args.only and (HERE / "latest.json").is_file():
         # One part re-measured: keep the others (and their header) as they were.
@@ -780,6 +788,8 @@ def render(results: dict) -> str:
         lines += render_train(results["train"], targets)
     if "files" in results:
         lines += render_files(results["files"], targets)
+    if "tune" in results:
+        lines += render_tune(results["tune"], targets)
     if "serve" in results:
         lines += render_serve(results["serve"], targets)
     else:
