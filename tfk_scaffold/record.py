@@ -71,6 +71,12 @@ def read_record(project: Path) -> Record:
     return Record(replace(spec, tfk_version=version), templates)
 
 
+def release_number(version: str) -> tuple[int, ...]:
+    """The numbers of a version's release part, to compare: 0.10.1 -> (0, 10, 1)."""
+    release = re.match(r"\d+(\.\d+)*", version)
+    return tuple(int(number) for number in release[0].split(".")) if release else ()
+
+
 def _parts(data: dict[str, object], record: Path) -> tuple[str, ...]:
     """The recorded parts; for a project recorded before parts existed, the
     parts it has."""

@@ -34,7 +34,7 @@ from tfk_scaffold.conflicts import resolve
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.files import File
 from tfk_scaffold.generate import build
-from tfk_scaffold.record import RECORD, Record, read_record
+from tfk_scaffold.record import RECORD, Record, read_record, release_number
 from tfk_scaffold.release import released_templates, shipped_hash
 from tfk_scaffold.render import PACKAGE_TOKEN, template_paths
 from tfk_scaffold.spec import ProjectSpec, make_spec
@@ -113,6 +113,12 @@ def plan_update(
     """
     record = read_record(project)
     old = record.spec
+    if release_number(old.tfk_version) > release_number(__version__):
+        raise UserError(
+            f"{project} was made by tfk {old.tfk_version}, newer than this tfk "
+            f"{__version__}, whose templates it cannot know; upgrade tfk first "
+            "(pip install -U tfk-scaffold)"
+        )
     both = sorted(set(add) & set(remove))
     if both:
         raise UserError(f"--with and --without both name {', '.join(both)}")
