@@ -205,10 +205,11 @@ class Project:
         self,
         *args: str,
         sets: list[str] | None = None,
-        tiny: bool = True,
         timeout: float = TIMEOUT,
     ) -> Result:
-        overrides = (TINY[self.task] + QUICK if tiny else []) + (sets or [])
+        overrides = TINY[self.task] + QUICK + (sets or [])
+        if args[:1] == ("train",):  # a new run: the trained one has finished
+            overrides.insert(0, "train.run_name=probe")
         command = [sys.executable, "-m", self.package, *args]
         for override in overrides:
             command += ["--set", override]
@@ -736,7 +737,7 @@ probe(STATE, "runs/ not writable")(blocked("runs"))
 @probe(STATE, "run.json garbage")
 def record_garbage(project: Project) -> None:
     (project.dir / "runs" / "default" / "run.json").write_bytes(os.urandom(100))
-    clean(project.cli("train"), must_fail=True)
+    clean(project.cli("train", sets=["train.run_name=default"]), must_fail=True)
     clean(project.cli("evaluate"), must_fail=True)
 
 
