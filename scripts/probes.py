@@ -238,7 +238,7 @@ def generate(style: str, task: str, root: Path) -> Project:
 def train_base(project: Project) -> None:
     """A trained run and an export for the probes of evaluate, export, predict."""
     for command in (["train"], ["export"]):
-        result = project.cli(*command)
+        result = project.cli(*command, sets=["train.run_name=default"])
         if result.returncode != 0:
             sys.exit(f"{project.variant}: {command} failed:\n{result.text()[-3000:]}")
     project.trained = True
