@@ -593,8 +593,25 @@ KILL_AFTER_TWO["hybrid"] = KILL_AFTER_TWO["keras"]
 STATE_SETS = ["train.epochs=3", "train.run_name=state"]
 
 
+# Each variant's interrupted run, made once and copied into each probe.
+INTERRUPTED: dict[str, Path] = {}
+
+
 def interrupted(project: Project) -> Project:
     """A run killed after epoch 2 of 3, with its two checkpoints on disk."""
+    run_dir = project.dir / "runs" / "state"
+    saved = INTERRUPTED.get(project.variant)
+    if saved is None:
+        kill_after_two_epochs(project)
+        saved = Path(tempfile.mkdtemp(dir=project.dir.parents[1])) / "state"
+        shutil.copytree(run_dir, saved)
+        INTERRUPTED[project.variant] = saved
+    else:
+        shutil.copytree(saved, run_dir)
+    return project
+
+
+def kill_after_two_epochs(project: Project) -> None:
     sets = TINY[project.task] + QUICK + STATE_SETS
     arguments = ["train"] + [item for value in sets for item in ("--set", value)]
     code = (
@@ -605,7 +622,6 @@ def interrupted(project: Project) -> Project:
     result = run([sys.executable, "-c", code], project.dir, project.env())
     if result.returncode != 9:
         raise ProbeFailure(f"could not interrupt training: {last_line(result.text())}")
-    return project
 
 
 def resume(project: Project) -> Result:
