@@ -734,6 +734,8 @@ def blocked(relative: str) -> Probe:
         path = project.dir / relative.format(
             state="checkpoints" if project.style == "tf" else "backup"
         )
+        if path.is_dir():
+            shutil.rmtree(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("in the way")
         result = project.cli("train", sets=["train.run_name=blocked"])
