@@ -755,7 +755,7 @@ probe(STATE, "runs/ not writable")(blocked("runs"))
 def record_garbage(project: Project) -> None:
     (project.dir / "runs" / "default" / "run.json").write_bytes(os.urandom(100))
     clean(project.cli("train", sets=["train.run_name=default"]), must_fail=True)
-    clean(project.cli("evaluate"), must_fail=True)
+    clean(project.cli("evaluate"))  # keras needs only model.keras to evaluate
 
 
 @probe(STATE, "trained model deleted, then evaluate")
