@@ -9,8 +9,10 @@ under /tmp and prints one line: PASS|FAIL, the variant, the probe and, for a
 failure, what was wrong. A probe passes when the command works sensibly or exits
 non-zero with exactly one `error: ...` line on stderr, never a traceback, a hang,
 a half-written result or a lie (such as a resume that did not happen). Projects
-train on tiny configs, so most probes take seconds; all of them take ~30 min on
-2 CPUs. Exit status: the number of failures (capped at 100).
+train on tiny configs, but each command still imports TensorFlow: a probe takes
+1-60 s (a state probe trains twice), one variant ~15-30 min on 2 busy CPUs, so
+filter with --styles, --tasks, --sections and --only, or run variants in
+parallel processes. Exit status: the number of failures (capped at 100).
 """
 
 from __future__ import annotations
@@ -226,8 +228,20 @@ class Project:
 def generate(style: str, task: str, root: Path) -> Project:
     package = f"probe_{style}_{task}"
     result = run(
-        [sys.executable, "-m", "tfk_scaffold", "new", package, "--style", style,
-         "--task", task, "--no-git", "-o", str(root)],
+        [
+            sys.executable,
+            "-m",
+            "tfk_scaffold",
+            "new",
+            package,
+            "--style",
+            style,
+            "--task",
+            task,
+            "--no-git",
+            "-o",
+            str(root),
+        ],
         root,
     )
     if result.returncode != 0:
@@ -454,9 +468,12 @@ def predict_good(project: Project) -> None:
 @probe(CONFIG, "predict -o into a missing folder")
 def predict_missing_folder(project: Project) -> None:
     inputs = good_inputs(project)
-    clean(project.cli(
+    clean(
+        project.cli(
             "predict", str(inputs), "-o", "nowhere/p.csv", sets=predict_sets(project)
-        ), must_fail=True)
+        ),
+        must_fail=True,
+    )
     if (project.dir / "nowhere").exists():
         raise ProbeFailure("created nowhere/")
 
@@ -465,9 +482,10 @@ def predict_missing_folder(project: Project) -> None:
 def predict_onto_directory(project: Project) -> None:
     inputs = good_inputs(project)
     (project.dir / "out").mkdir()
-    clean(project.cli(
-            "predict", str(inputs), "-o", "out", sets=predict_sets(project)
-        ), must_fail=True)
+    clean(
+        project.cli("predict", str(inputs), "-o", "out", sets=predict_sets(project)),
+        must_fail=True,
+    )
     if any((project.dir / "out").iterdir()):
         raise ProbeFailure("wrote into out/")
 
@@ -486,7 +504,7 @@ def evaluate_untrained(project: Project) -> None:
 
 @probe(CONFIG, "tune with an inverted range")
 def tune_bad_range(project: Project) -> None:
-    space = 'tune.space={train={learning_rate={uniform=[0.1, 0.001]}}}'
+    space = "tune.space={train={learning_rate={uniform=[0.1, 0.001]}}}"
     clean(project.cli("tune", "--trials", "1", sets=[space]), must_fail=True)
 
 
@@ -524,8 +542,11 @@ def too_little_data(project: Project) -> None:
             png(root / name / "0.png", 16, number * 100)
         path = str(root)
     else:
-        rows = ["a,b,label", "1,2,x", "3,4,y"] if project.task == "tabular" else [
-            "label,s1,s2", "x,1,2", "y,3,4"]
+        rows = (
+            ["a,b,label", "1,2,x", "3,4,y"]
+            if project.task == "tabular"
+            else ["label,s1,s2", "x,1,2", "y,3,4"]
+        )
         path = data_file(project, "\n".join(rows) + "\n", "few.csv")
     clean(project.cli("train", sets=[f"data.path={path}"]))
 
@@ -784,9 +805,10 @@ def model_truncated(project: Project) -> None:
 def export_broken(project: Project) -> None:
     for version in (project.dir / "export").iterdir():
         shutil.rmtree(version / "variables", ignore_errors=True)
-    clean(project.cli(
-        "predict", str(good_inputs(project)), sets=predict_sets(project)
-    ), must_fail=True)
+    clean(
+        project.cli("predict", str(good_inputs(project)), sets=predict_sets(project)),
+        must_fail=True,
+    )
 
 
 # --- tfk new and tfk update -------------------------------------------------
@@ -843,13 +865,27 @@ def new_concurrent(scratch: Path) -> None:
     for attempt in range(3):
         target = scratch / f"race{attempt}"
         commands = [
-            [sys.executable, "-m", "tfk_scaffold", "new", f"race{attempt}", "-s",
-             style, "--no-git", "--force", "-w", "", "-o", str(scratch)]
+            [
+                sys.executable,
+                "-m",
+                "tfk_scaffold",
+                "new",
+                f"race{attempt}",
+                "-s",
+                style,
+                "--no-git",
+                "--force",
+                "-w",
+                "",
+                "-o",
+                str(scratch),
+            ]
             for style in ("keras", "tf")
         ]
         processes = [
-            subprocess.Popen(command, cwd=scratch, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
+            subprocess.Popen(
+                command, cwd=scratch, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
             for command in commands
         ]
         for process in processes:
@@ -875,8 +911,16 @@ def new_force_blocked(scratch: Path) -> None:
 
 @tool_probe("new: names that shadow imports or tests")
 def new_bad_names(scratch: Path) -> None:
-    for name in ("certifi", "urllib3", "test_data", "test_config", "test-serve",
-                 "numpy", "tensorflow", "keras"):
+    for name in (
+        "certifi",
+        "urllib3",
+        "test_data",
+        "test_config",
+        "test-serve",
+        "numpy",
+        "tensorflow",
+        "keras",
+    ):
         result = tfk("new", name, "--no-git", "-w", "", cwd=scratch)
         clean(result, must_fail=True)
         if (scratch / name).exists():
@@ -887,9 +931,20 @@ def new_bad_names(scratch: Path) -> None:
 def new_killed(scratch: Path) -> None:
     for delay in (0.3, 0.6, 0.9):
         process = subprocess.Popen(
-            [sys.executable, "-m", "tfk_scaffold", "new", "killed", "--no-git",
-             "-w", "", "--force"],
-            cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "tfk_scaffold",
+                "new",
+                "killed",
+                "--no-git",
+                "-w",
+                "",
+                "--force",
+            ],
+            cwd=scratch,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         time.sleep(delay)
         process.kill()
