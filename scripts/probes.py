@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -401,14 +402,14 @@ def date_run_name_in_file(project: Project) -> None:
 
 def export_refused(directory: str) -> Probe:
     def check(project: Project) -> None:
-        before = sorted(os.listdir(project.dir))
+        before = sorted([path.name for path in project.dir.iterdir()])
         clean(
             project.cli("export", sets=[f"export.directory={directory}"]),
             must_fail=True,
         )
         if (project.dir / "config.toml").is_dir():
             raise ProbeFailure("config.toml became a folder")
-        if sorted(os.listdir(project.dir)) != before:
+        if sorted([path.name for path in project.dir.iterdir()]) != before:
             raise ProbeFailure("files were left behind")
 
     return check
@@ -905,8 +906,10 @@ def new_force_blocked(scratch: Path) -> None:
     clean(result, must_fail=True)
     if "README.md" not in error_of(result):
         raise ProbeFailure(f"does not name the file: {error_of(result)}")
-    if sorted(os.listdir(target)) != ["README.md"]:
-        raise ProbeFailure(f"partial project: {sorted(os.listdir(target))}")
+    if sorted([path.name for path in target.iterdir()]) != ["README.md"]:
+        raise ProbeFailure(
+            f"partial project: {sorted([path.name for path in target.iterdir()])}"
+        )
 
 
 @tool_probe("new: names that shadow imports or tests")
@@ -950,7 +953,9 @@ def new_killed(scratch: Path) -> None:
         process.kill()
         process.wait()
     clean(tfk("new", "killed", "--no-git", "-w", "", "--force", cwd=scratch))
-    left = [name for name in os.listdir(scratch) if ".tfk-" in name]
+    left = [
+        name for name in [path.name for path in scratch.iterdir()] if ".tfk-" in name
+    ]
     if left:
         raise ProbeFailure(f"staging left: {left}")
 
@@ -1090,7 +1095,9 @@ def main() -> int:
             for name, check in TOOL.items():
                 if args.only in name:
                     scratch = Path(tempfile.mkdtemp(dir=root))
-                    report(tally, "tool", "tfk", name, lambda: check(scratch))
+                    report(
+                        tally, "tool", "tfk", name, functools.partial(check, scratch)
+                    )
         for style in args.styles.split(","):
             for task in args.tasks.split(","):
                 run_variant(style, task, root, sections, tables, args.only, tally)
@@ -1123,7 +1130,9 @@ def run_variant(style, task, root, sections, tables, only, tally) -> None:
     train_base(base)
     for section, name, check in selected:
         with scratch_copy(base, root) as project:
-            report(tally, section, base.variant, name, lambda: check(project))
+            report(
+                tally, section, base.variant, name, functools.partial(check, project)
+            )
 
 
 @contextlib.contextmanager
