@@ -50,6 +50,16 @@ def test_a_version_that_is_not_a_version_is_one_error_and_nothing_moves(
     assert snapshot(project) == before
 
 
+def test_a_project_of_a_newer_tfk_is_refused_and_nothing_moves(project):
+    record = project / ".tfk.toml"
+    record.write_text(record.read_text().replace(f'"{__version__}"', '"99.0"'))
+    before = snapshot(project)
+    result = runner.invoke(app, ["update", str(project)])
+    assert result.exit_code == 1
+    assert f"made by tfk 99.0, newer than this tfk {__version__}" in result.output
+    assert snapshot(project) == before
+
+
 def test_a_template_hash_that_is_not_a_hash_is_one_error(project):
     record = project / ".tfk.toml"
     text = record.read_text()

@@ -93,6 +93,12 @@ def with_preset(project: Path, record: Record, moved: Path | None) -> ProjectSpe
     return replace(record.spec, preset=load_preset(moved, project))
 
 
+def release_number(version: str) -> tuple[int, ...]:
+    """The numbers of a version's release part, to compare: 0.10.1 -> (0, 10, 1)."""
+    release = re.match(r"\d+(\.\d+)*", version)
+    return tuple(int(number) for number in release[0].split(".")) if release else ()
+
+
 def _parts(data: dict[str, object], record: Path) -> tuple[str, ...]:
     """The recorded parts; for a project recorded before parts existed, the
     parts it has."""

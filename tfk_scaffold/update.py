@@ -35,7 +35,13 @@ from tfk_scaffold.errors import UserError
 from tfk_scaffold.files import File
 from tfk_scaffold.generate import build
 from tfk_scaffold.preset import load_preset
-from tfk_scaffold.record import RECORD, Record, read_record, with_preset
+from tfk_scaffold.record import (
+    RECORD,
+    Record,
+    read_record,
+    release_number,
+    with_preset,
+)
 from tfk_scaffold.release import released_templates, shipped_hash
 from tfk_scaffold.render import PACKAGE_TOKEN, template_paths
 from tfk_scaffold.spec import ProjectSpec, make_spec
@@ -116,6 +122,12 @@ def plan_update(
     """
     record = read_record(project)
     old = with_preset(project, record, preset)
+    if release_number(old.tfk_version) > release_number(__version__):
+        raise UserError(
+            f"{project} was made by tfk {old.tfk_version}, newer than this tfk "
+            f"{__version__}, whose templates it cannot know; upgrade tfk first "
+            "(pip install -U tfk-scaffold)"
+        )
     both = sorted(set(add) & set(remove))
     if both:
         raise UserError(f"--with and --without both name {', '.join(both)}")
