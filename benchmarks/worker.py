@@ -234,8 +234,8 @@ def run_style(package: str, config, style: str, whatifs: list[str]) -> dict:
         train.make_train_steps = timed_make_train_steps
     else:
         make_callbacks = train.make_callbacks
-        train.make_callbacks = lambda run_dir: [
-            *make_callbacks(run_dir),
+        train.make_callbacks = lambda *args, **kwargs: [
+            *make_callbacks(*args, **kwargs),
             keras_callback(clock),
         ]
     clock.train_called = time.perf_counter()
