@@ -4,9 +4,7 @@ Each task's module (test_end_to_end_<task>.py) imports these tests and names its
 TASK, so pytest-xdist can give each task's minutes to a worker of its own.
 Slow (several minutes a task): CI runs it. The generated code runs from `src/`
 on PYTHONPATH with this environment's TensorFlow, as `pip install -e .` would.
-Tabular projects run their whole suite (slow tests included: convergence,
-SIGKILL resume, serving); sequence and image projects run their fast tests, as
-their default training is the slow part and is checked here.
+Which of each project's own tests run: see `suites`.
 """
 
 import json
@@ -63,6 +61,7 @@ def trained(request, tmp_path_factory):
         seconds = time.perf_counter() - started
         evaluated = run(project, "-m", package, "evaluate", "--json")
         metrics = json.loads(evaluated.stdout.strip().splitlines()[-1])
+        run(project, "-m", package, "export")  # the trained model, as served
         results[style] = {"project": project, "seconds": seconds, **metrics}
         accuracy = metrics["accuracy"]
         print(f"{task}/{style}: test accuracy {accuracy:.4f}, train {seconds:.1f}s")
@@ -99,23 +98,26 @@ def suites(task: str, style: str) -> list[list[str]]:
     """The pytest runs of one generated project, within CI's time.
 
     Their convergence test trains the default config, as `trained` just did.
-    What every style shares (sources.py, tune.py, the Ray launcher) is tested
-    in full in one style; what each style writes itself (model, training loop,
-    resume) in every style. Tabular projects run their slow tests too (keras
-    and tf all of them, hybrid its resume tests); sequence and image projects
-    their fast ones, the tf style (hand-written GRU and batch norm) all of
-    them, keras and hybrid their style and command tests."""
-    skip = ["--deselect", "tests/test_convergence.py"]
+    What every style shares (sources, data, config, serve, tune, the cluster
+    part) is tested in full once per task: tabular in the keras style, slow
+    tests included; sequence and image in the tf style, fast tests (their
+    default training is the slow part, checked here). What each style writes
+    itself is tested in every style: its model and step (test_style), and for
+    tabular its commands, resume after kill -9 and, in the tf style, its own
+    export served and its own multi-worker loop."""
+    fast = ["-m", "not slow"]
+    if task == "tabular" and style == "keras":
+        return [["--deselect", "tests/test_convergence.py"]]
     if task == "tabular":
-        if style == "hybrid":
-            return [[*skip, "-m", "not slow"], ["tests/test_resume.py"]]
-        return [[*skip] if style == "keras" else [*skip, "--deselect", RAY_TEST]]
+        own = ["tests/test_serve.py"] if style == "tf" else []
+        loops = ["tests/test_distribute.py"] if style == "tf" else []
+        return [
+            [*fast, "tests/test_style.py", "tests/test_commands.py", *own],
+            ["tests/test_resume.py", *loops],
+        ]
     if style == "tf":
-        return [[*skip, "-m", "not slow"]]
-    return [["-m", "not slow", "tests/test_style.py", "tests/test_commands.py"]]
-
-
-RAY_TEST = "tests/test_cluster.py::test_ray_launcher_trains_two_workers_on_localhost"
+        return [[*fast]]
+    return [[*fast, "tests/test_style.py"]]
 
 
 def run_pytest(project, *args):
