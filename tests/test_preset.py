@@ -72,7 +72,9 @@ def test_a_preset_sets_defaults_config_values_and_adds_its_files(team, tmp_path)
     assert "model" in values["tune"]["space"]  # the generated space stays
     assert re.search(r"\nclip_norm = 0\.5 +# clip", config)  # its comment stays
     assert (project / "CODEOWNERS").read_text() == "* @acme/ml-platform\n"
-    assert "${{ matrix.os }}" in (project / ".github/workflows/internal.yml").read_text()
+    assert (
+        "${{ matrix.os }}" in (project / ".github/workflows/internal.yml").read_text()
+    )
     team_module = (project / "src/demo/team.py").read_text()
     assert team_module.startswith('"""demo: ACME conventions."""')
     assert 'TEAM = "acme"' in team_module  # checked and formatted like tfk's own
