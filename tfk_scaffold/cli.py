@@ -35,6 +35,7 @@ app = typer.Typer(
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -130,12 +131,11 @@ def new(
     from tfk_scaffold.spec import make_spec
 
     team = load_preset(preset, output_dir / name) if preset else None
-    style = style or (team and team.style) or _ask_style()
-    task = task or (team and team.task) or DEFAULT_TASK
-    if parts is not None:
-        chosen = parse_parts(parts)
-    else:
-        chosen = team.parts if team and team.parts is not None else _ask_parts()
+    style = _chosen(style, team and team.style, _ask_style)
+    task = _chosen(task, team and team.task, lambda: DEFAULT_TASK)
+    chosen = _chosen(
+        None if parts is None else parse_parts(parts), team and team.parts, _ask_parts
+    )
     spec = make_spec(name, style, task, chosen, team)
     if dry_run:
         plan = plan_project(spec, output_dir, force=force)
@@ -246,6 +246,14 @@ def update(
         typer.echo(line)
     if waiting:
         raise typer.Exit(1)
+
+
+def _chosen(given: T | None, preset: T | None, otherwise: Callable[[], T]) -> T:
+    """An option as given (even empty, which the spec then refuses), else the
+    team preset's value, else a question or the default."""
+    if given is not None:
+        return given
+    return preset if preset is not None else otherwise()
 
 
 def _ask_parts() -> tuple[str, ...]:
