@@ -99,20 +99,19 @@ def suites(task: str, style: str) -> list[list[str]]:
 
     Their convergence test trains the default config, as `trained` just did.
     What every style shares (sources, data, config, serve, tune, the cluster
-    part) is tested in full once per task: tabular in the keras style, slow
-    tests included; sequence and image in the tf style, fast tests (their
-    default training is the slow part, checked here). What each style writes
-    itself is tested in every style: its model and step (test_style), and for
-    tabular its commands, resume after kill -9 and, in the tf style, its own
-    export served and its own multi-worker loop."""
+    part) is tested in full once: tabular in test_end_to_end_shared.py (the
+    keras project's whole suite, on the other xdist worker); sequence and
+    image here, in the tf style, fast tests (their default training is the
+    slow part, checked here). What each style writes itself is tested in
+    every style: its model and step (test_style), and for tabular its
+    commands and kill -9 resume, and the tf style's own multi-worker loop."""
     fast = ["-m", "not slow"]
     if task == "tabular" and style == "keras":
-        return [["--deselect", "tests/test_convergence.py"]]
+        return [[*fast, "tests/test_style.py"]]  # the rest: the shared module
     if task == "tabular":
-        own = ["tests/test_serve.py"] if style == "tf" else []
         loops = ["tests/test_distribute.py"] if style == "tf" else []
         return [
-            [*fast, "tests/test_style.py", "tests/test_commands.py", *own],
+            [*fast, "tests/test_style.py", "tests/test_commands.py"],
             ["tests/test_resume.py", *loops],
         ]
     if style == "tf":
@@ -120,5 +119,20 @@ def suites(task: str, style: str) -> list[list[str]]:
     return [[*fast, "tests/test_style.py"]]
 
 
-def run_pytest(project, *args):
-    return run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args)
+# The shared suite's tests no other style needs twice: the keras style's
+# commands run with the same seed twice (the sequence task checks that in
+# every style) and its debug helpers.
+SHARED_SKIPS = [
+    "--deselect",
+    "tests/test_convergence.py",
+    "--deselect",
+    "tests/test_commands.py::test_same_seed_gives_the_same_metrics",
+    "--deselect",
+    "tests/test_debug.py",
+]
+
+
+def run_pytest(project, *args, timeout=1200):
+    return run(
+        project, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, timeout=timeout
+    )
