@@ -18,4 +18,4 @@ def test_the_shared_code_passes_its_whole_suite(tmp_path):
         make_spec("shared", "keras", "tabular", PARTS), tmp_path, force=False, git=False
     )
     suite = run_pytest(tmp_path / "shared", *SHARED_SKIPS, timeout=2400)
-    assert " passed" in suite.stdout and " failed" not in suite.stdout
+    assert " passed" in suite.stdout  # and exit 0: `run` checks it
