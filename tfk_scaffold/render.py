@@ -144,9 +144,9 @@ def _render_overlay(
 ) -> dict[PurePosixPath, str]:
     """The preset's own files: `.j2` ones rendered (they may include tfk's
     templates), the others copied as they are."""
-    templates = overlay_templates(preset)
     if preset.overlay is None:
         return {}
+    templates = overlay_templates(preset)
     jinja = {out: name for out, name in templates.items() if name.endswith(".j2")}
     try:
         files = _render(_environment(preset.overlay, root), jinja, spec, context)

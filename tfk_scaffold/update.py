@@ -121,13 +121,14 @@ def plan_update(
     use it to stand for a newer release).
     """
     record = read_record(project)
-    old = with_preset(project, record, preset)
-    if release_number(old.tfk_version) > release_number(__version__):
+    made_by = record.spec.tfk_version
+    if release_number(made_by) > release_number(__version__):
         raise UserError(
-            f"{project} was made by tfk {old.tfk_version}, newer than this tfk "
+            f"{project} was made by tfk {made_by}, newer than this tfk "
             f"{__version__}, whose templates it cannot know; upgrade tfk first "
             "(pip install -U tfk-scaffold)"
         )
+    old = with_preset(project, record, preset)
     both = sorted(set(add) & set(remove))
     if both:
         raise UserError(f"--with and --without both name {', '.join(both)}")
