@@ -129,9 +129,6 @@ SHARED_SKIPS = [
     "tests/test_commands.py::test_same_seed_gives_the_same_metrics",
     "--deselect",
     "tests/test_debug.py",
-    # Flaky (passed in one full run, failed in the next): see the session 5 note.
-    "--deselect",
-    "tests/test_cluster.py::test_tune_runs_its_trials_as_ray_tasks_sharing_one_study",
 ]
 
 
