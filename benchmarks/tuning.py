@@ -37,7 +37,8 @@ OVERHEAD_TRIALS = 3
 def bench_tune(work: Path, trials: int, tfk: str) -> dict:
     root = work / "tune"
     subprocess.run(
-        [tfk, "new", PACKAGE, "--style", STYLE, "--no-git", "-o", str(root)],
+        [tfk, "new", PACKAGE, "--style", STYLE, "--no-git"]
+        + ["--with", "tune", "-o", str(root)],
         check=True,
         capture_output=True,
     )

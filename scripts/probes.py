@@ -240,6 +240,8 @@ def generate(style: str, task: str, root: Path) -> Project:
             "--task",
             task,
             "--no-git",
+            "--with",
+            "tune",
             "-o",
             str(root),
         ],

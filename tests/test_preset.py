@@ -16,7 +16,7 @@ PRESET = """\
 [preset]
 style = "keras"
 task = "sequence"
-parts = ["serve"]
+parts = ["serve", "tune"]
 templates = "overlay"
 
 [config]
@@ -61,7 +61,7 @@ def new(parent: Path, *options: str):
 def test_a_preset_sets_defaults_config_values_and_adds_its_files(team, tmp_path):
     result = new(tmp_path / "repos", "--preset", str(team / "vision.toml"))
     assert result.exit_code == 0, result.output
-    assert "keras style, sequence task, with serve" in result.output
+    assert "keras style, sequence task, with serve, tune" in result.output
     project = tmp_path / "repos/demo"
     config = (project / "config.toml").read_text()
     values = tomllib.loads(config)
@@ -94,6 +94,8 @@ def test_options_win_over_the_preset(team, tmp_path):
     assert (record["spec"]["style"], record["spec"]["task"]) == ("tf", "tabular")
     assert record["spec"]["parts"] == []
     assert not (tmp_path / "demo/src/demo/serve.py").exists()
+    # The preset's [tune.space] waits for the tune part.
+    assert "tune" not in tomllib.loads((tmp_path / "demo/config.toml").read_text())
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,6 @@ SHARED = {
     "src/demo/runs.py",
     "src/demo/sources.py",
     "src/demo/train.py",
-    "src/demo/tune.py",
     "tests/conftest.py",
     "tests/test_commands.py",
     "tests/test_config.py",
@@ -40,7 +39,6 @@ SHARED = {
     "tests/test_distribute.py",
     "tests/test_sources.py",
     "tests/test_style.py",
-    "tests/test_tune.py",
 }
 
 
@@ -53,6 +51,7 @@ PART_FILES = {
         "tests/test_cluster.py",
         "deploy/kubernetes.json",
     },
+    "tune": {"src/demo/tune.py", "tests/test_tune.py"},
 }
 
 
@@ -68,9 +67,17 @@ def test_a_part_adds_its_files_and_the_core_never_mentions_it(part):
     whole = {str(f.path) for f in render(make_spec("demo", parts=[part]))}
     assert whole - core.keys() == PART_FILES[part]
     # The core's CLI and README do not offer what is not there.
-    mention = {"serve": "python -m demo serve", "cluster": "--launcher ray"}[part]
+    mention = {
+        "serve": "python -m demo serve",
+        "cluster": "--launcher ray",
+        "tune": "python -m demo tune",
+    }[part]
     assert mention not in core["README.md"]
     assert mention.split()[-1] not in core["src/demo/cli.py"]
+    if part == "tune":  # nor asks for what only the part needs
+        assert "optuna" not in core["pyproject.toml"]
+        assert "[tune" not in core["config.toml"]
+        assert "tune" not in core["src/demo/config.py"]
 
 
 def test_style_files_differ_only_where_the_styles_do():

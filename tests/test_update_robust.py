@@ -10,6 +10,7 @@ import sys
 import tarfile
 import time
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -290,6 +291,26 @@ def test_a_project_without_git_updates_from_a_kept_release(tmp_path, monkeypatch
     assert "## Resume\n" in text
     assert text.endswith("Ours.\n")
     assert release.shipped_hash() in (target / ".tfk.toml").read_text()
+
+
+def test_a_project_made_when_tune_was_core_keeps_it_on_update(tmp_path):
+    """tfk 0.3.0 and 0.4.0 gave every project `tune`; since 0.5.0 it is a part.
+    Updating such a project keeps its tune and records the part."""
+    older = release.released_templates(release.recorded_releases()["0.4.0"])
+    spec = replace(make_spec("demo", parts=()), tfk_version="0.4.0")
+    target = tmp_path / "demo"
+    write_project(build(spec, older), target, force=False, git=False)
+    assert (target / "src/demo/tune.py").is_file()
+    result = runner.invoke(app, ["update", str(target)])
+    assert result.exit_code == 0, result.output
+    record = tomllib.loads((target / ".tfk.toml").read_text())
+    assert record["spec"]["parts"] == ["tune"]
+    assert (target / "src/demo/tune.py").is_file()
+    assert (target / "tests/test_tune.py").is_file()
+    assert "[tune.space]" in (target / "config.toml").read_text()
+    # Without the part, a new project has none of it.
+    lean = {str(file.path) for file in build(make_spec("demo"))}
+    assert "src/demo/tune.py" not in lean
 
 
 def test_the_generated_ci_checks_for_template_updates_weekly_without_blocking():

@@ -24,6 +24,7 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -183,14 +184,20 @@ def overlay_templates(preset: Preset) -> dict[PurePosixPath, str]:
 # Config values ---------------------------------------------------------------
 
 
-def apply_config(text: str, preset: Preset, variant: str) -> str:
+def apply_config(
+    text: str, preset: Preset, variant: str, without: Iterable[str] = ()
+) -> str:
     """config.toml with the preset's values in place, its comments kept.
 
     Every key must be one the generated config has (under [tune.space], any
-    config key may be added); a value must have the default's type."""
+    config key may be added); a value must have the default's type. Values
+    for the tables of parts the project does not have (`without`, e.g. tune)
+    wait until the part is added."""
     defaults = tomllib.loads(text)
     lines = text.splitlines(keepends=True)
     for keys, value in preset.config:
+        if keys[0].split(".")[0] in without:
+            continue
         where = f"preset {preset.path}: config key {'.'.join(keys)}"
         default = _lookup(defaults, keys)
         if default is _MISSING and keys[:-1] not in OPEN_TABLES:

@@ -113,7 +113,12 @@ def render(spec: ProjectSpec, root: Path | None = None) -> list[File]:
         variant = f"{spec.style}/{spec.task}"
         files[config.path] = File(
             config.path,
-            apply_config(config.contents, preset, variant),
+            apply_config(
+                config.contents,
+                preset,
+                variant,
+                without=[part for part in PARTS if part not in spec.parts],
+            ),
             config.preset,
         )
     return [files[path] for path in sorted(files)]

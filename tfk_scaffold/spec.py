@@ -30,11 +30,16 @@ PARTS: dict[str, str] = {
     "serve": "A TF Serving-compatible REST server for the export, and its tests.",
     "cluster": "Training on many machines: a Ray launcher, a Kubernetes manifest, "
     "and tests that train two workers on this machine.",
+    "tune": "Hyperparameter search with Optuna: the `tune` command, its "
+    "[tune] config and tests.",
 }
 ALL_PARTS = "all"
 # What a project made before parts existed (tfk 0.2.0 and earlier) has: its
 # record names no parts, and `tfk update` keeps these, adding no new one.
 EARLY_PARTS = ("serve", "cluster")
+# Parts that were core before they became optional, and the first release
+# without them in the core: a project recorded earlier keeps them.
+FORMER_CORE = {"tune": (0, 5, 0)}
 DEFAULT_STYLE = "hybrid"
 DEFAULT_TASK = "tabular"
 MAX_NAME_LENGTH = 32
