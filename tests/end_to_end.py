@@ -120,7 +120,7 @@ def suites(task: str, style: str) -> list[list[str]]:
     if task == "tabular" and style == "keras":
         return [[*fast, "tests/test_style.py"]]  # the rest: the shared modules
     if task == "tabular":
-        runs = [[*fast, "tests/test_style.py", "tests/test_commands.py"]]
+        runs = [[*fast, "tests/test_style.py", "tests/test_commands.py", *OWN]]
         if style == "tf":
             runs.append(["tests/test_resume.py", "tests/test_distribute.py"])
         return runs
@@ -140,6 +140,9 @@ SHARED_SKIPS = [
     "tests/test_debug.py",
 ]
 PART_TESTS = ["tests/test_cluster.py", "tests/test_tune.py"]
+# test_commands' tests of code every style shares (config, run folders, the
+# CLI's output), which the shared suite runs.
+OWN = ["-k", "not (bad_override or cannot_write or cannot_be_written or only_json)"]
 
 
 def run_pytest(project, *args, timeout=1200):

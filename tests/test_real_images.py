@@ -1,19 +1,19 @@
-"""Every style on a real image set laid out as people keep one: scikit-learn's
-1,797 handwritten digits (8x8, upscaled to 32x32 PNGs) in train/ val/ test/
-folders of class folders, with only data.path set.
+"""Every style on a real image set laid out as people keep one: the UCI
+optical recognition set's 1,797 handwritten digits (8x8, upscaled to 32x32
+PNGs) in train/ val/ test/ folders of class folders, with only data.path set.
 
 Slow (a few minutes a style): CI runs it in the tf style, whose convolution
 blocks and batch normalisation are written by hand; keras and hybrid build theirs
 from Keras layers, and each style's image training is checked end to end on
 synthetic images. Run it for every style with TFK_REAL_IMAGE_STYLES=all (their
-figures are in config.toml). scikit-learn is a test-only dependency;
-load_digits ships inside it, no download.
+figures are in config.toml). The digits are tests/data/digits.csv.gz, the
+file scikit-learn's load_digits reads (see tests/data/README.md).
 """
 
 import csv
-import importlib.util
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +23,7 @@ from tfk_scaffold.generate import new_project
 from tfk_scaffold.spec import STYLES, make_spec
 
 pytestmark = pytest.mark.slow
+DIGITS = Path(__file__).parent / "data" / "digits.csv.gz"
 ALL = os.environ.get("TFK_REAL_IMAGE_STYLES") == "all"
 CHECKED_STYLES = tuple(STYLES) if ALL else ("tf",)
 
@@ -30,18 +31,16 @@ CHECKED_STYLES = tuple(STYLES) if ALL else ("tf",)
 def write_digits(root):
     """The digits as PNGs: every 10th to test/, the next to val/, the rest to
     train/, each in a folder named after its digit."""
-    if importlib.util.find_spec("sklearn") is None:
-        pytest.skip("scikit-learn is not installed (pip install -e '.[test]')")
     import tensorflow as tf
-    from sklearn.datasets import load_digits
 
-    digits = load_digits()
-    order = np.random.default_rng(0).permutation(len(digits.target))
+    table = np.loadtxt(DIGITS, delimiter=",")  # 64 pixels (0-16), then the digit
+    images, targets = table[:, :64].reshape(-1, 8, 8), table[:, 64].astype(int)
+    order = np.random.default_rng(0).permutation(len(targets))
     for rank, index in enumerate(order):
         split = {0: "test", 1: "val"}.get(rank % 10, "train")
-        folder = root / split / f"digit_{digits.target[index]}"
+        folder = root / split / f"digit_{targets[index]}"
         folder.mkdir(parents=True, exist_ok=True)
-        pixels = tf.image.resize(digits.images[index][..., None] / 16.0, [32, 32])
+        pixels = tf.image.resize(images[index][..., None] / 16.0, [32, 32])
         png = tf.io.encode_png(tf.cast(tf.round(pixels * 255), tf.uint8))
         (folder / f"{index:04d}.png").write_bytes(png.numpy())
     return root

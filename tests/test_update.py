@@ -267,7 +267,10 @@ def test_without_serve_removes_its_unedited_files_and_keeps_an_edited_one(tmp_pa
 def test_an_unknown_part_is_one_clear_error(project):
     result = runner.invoke(app, ["update", str(project), "--with", "gui"])
     assert result.exit_code == 1
-    assert "unknown part 'gui'; choose one of: serve, cluster, tune (or all)" in result.output
+    assert (
+        "unknown part 'gui'; choose one of: serve, cluster, tune (or all)"
+        in result.output
+    )
 
 
 def git_commit(project: Path, message: str) -> None:
