@@ -105,12 +105,11 @@ def _parts(data: dict[str, object], record: Path, version: str) -> tuple[str, ..
     spec = data.get("spec")
     if isinstance(spec, dict) and "parts" not in spec:
         return EARLY_PARTS  # before parts, and before any former core part
-    parts = spec.get("parts", ()) if isinstance(spec, dict) else ()
+    parts = spec["parts"] if isinstance(spec, dict) else ()
     if not (isinstance(parts, list | tuple) and all(isinstance(p, str) for p in parts)):
         raise UserError(f"{record}: parts must be a list of names; restore it")
-    kept = [
-        part for part, since in FORMER_CORE.items() if release_number(version) < since
-    ]
+    released = release_number(version)
+    kept = (part for part, since in FORMER_CORE.items() if released < since)
     return (*parts, *(part for part in kept if part not in parts))
 
 
