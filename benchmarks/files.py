@@ -6,7 +6,8 @@ batch 64; the project's first pass over the file alone; `pandas.read_csv` of
 the same file; and what a user would write instead of the project, pandas ->
 NumPy -> `keras.Model.fit`. Then an image folder (the image project's
 synthetic images as PNG files, one sub-folder per class): each style's `train`
-on it against `keras.utils.image_dataset_from_directory` -> `fit`. And (d) the
+on it against `keras.utils.image_dataset_from_directory` -> `fit`, the same
+epochs, timed to a validation accuracy (TARGET). And (d) the
 same CSV with the memory budget lowered below its size (data.memory_budget_mb),
 so `data.cache = "auto"` streams it from disk each epoch, and with
 `data.cache = "disk"` (streamed once, then read from tf.data's cache). pandas lives
@@ -16,6 +17,7 @@ never in the project.
 
 from __future__ import annotations
 
+import math
 import statistics
 import subprocess
 import sys
@@ -29,6 +31,11 @@ WORKER = HERE / "worker.py"
 STYLES = ("keras", "hybrid", "tf")
 FEATURES = 20
 TRAIN = ["train.epochs=3", "train.batch_size=64", "train.min_steps=0"]
+# Images: both sides train this many epochs of batch 64, and the table shows
+# when each first reached TARGET validation accuracy: the same epochs buy
+# different accuracy (batch norm and augmentation against a plain CNN).
+IMAGE_EPOCHS = 10
+TARGET = 0.95
 # (d): a budget far below the CSV's size, so "auto" streams it.
 STREAMED = {
     "streamed": ["data.memory_budget_mb=1"],
@@ -117,11 +124,11 @@ def bench_images(work: Path, count: int, tfk: str, measure) -> dict:
     measure(
         "image_dataset_from_directory + fit",
         [ensure_venv(), str(WORKER), "imagefit", "--folder", str(folder)]
-        + ["--hidden", filters, "--epochs", "3", "--image-size", "32"],
+        + ["--hidden", filters, "--epochs", str(IMAGE_EPOCHS), "--image-size", "32"],
     )
     for style in STYLES:
         blocked = ["--no-keras"] if style == "tf" else []
-        sets = [f"data.path={folder}", *TRAIN]
+        sets = [f"data.path={folder}", f"train.epochs={IMAGE_EPOCHS}", *TRAIN[1:]]
         measure(
             f"{style} image folder",
             [sys.executable, str(WORKER), "style", "--style", style, *blocked]
@@ -176,6 +183,11 @@ def summarize(files: dict) -> dict:
             )
             row["accuracy"] = median(
                 run["metrics"].get("val_accuracy", float("nan")) for run in runs
+            )
+        if runs[0].get("accuracy_curve"):
+            row["to_target_s"] = median(
+                next((s for s, acc in run["accuracy_curve"] if acc >= TARGET), math.inf)
+                for run in runs
             )
         for key in ("first_pass_s", "read_s"):
             if key in runs[0]:
@@ -292,10 +304,11 @@ def render_images(files: dict, table: dict, names: list[str], targets: list):
     count = files["images"]["count"]
     lines = [
         f"### Files: a folder of {count:,} PNG images (32 x 32, one sub-folder "
-        "per class)",
+        f"per class), {IMAGE_EPOCHS} epochs of batch 64",
         "",
-        "| run | steady samples/s | train wall s | peak RSS MiB | val accuracy |",
-        "| --- | --- | --- | --- | --- |",
+        "| run | steady samples/s | train wall s | peak RSS MiB | val accuracy "
+        f"| s to val accuracy >= {TARGET} |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for name in names:
         row = table[name]
@@ -304,16 +317,23 @@ def render_images(files: dict, table: dict, names: list[str], targets: list):
             cell(row, "wall_s", "{:.1f}"),
             cell(row, "rss_mib", "{:,.0f}"),
             cell(row, "accuracy", "{:.4f}"),
+            cell(row, "to_target_s", "{:.1f}").replace("inf", "not reached"),
         ]
         lines.append(f"| {name} | {' | '.join(cells)} |")
-    baseline = table["image_dataset_from_directory + fit"]["wall_s"]
+    lines += [
+        "",
+        "Seconds to the target accuracy count from the process's start: imports, "
+        "reading the folder, building and compiling included.",
+    ]
+    baseline = table["image_dataset_from_directory + fit"]
     for style in STYLES:
-        ratio = table[f"{style} image folder"]["wall_s"] / baseline
+        ours = table[f"{style} image folder"]
+        ratio = ours["to_target_s"] / baseline["to_target_s"]
         targets.append(
             (
-                f"{style}: image folder train wall / image_dataset_from_directory "
-                "+ fit wall <= 1",
-                f"{ratio:.2f}x",
+                f"{style}: image folder, s to val accuracy >= {TARGET} / "
+                "image_dataset_from_directory + fit's <= 1",
+                f"{ours['to_target_s']:.1f} / {baseline['to_target_s']:.1f} s",
                 ratio <= 1.0,
             )
         )

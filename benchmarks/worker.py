@@ -154,6 +154,8 @@ class EpochClock:
         self.first_step = 0.0
         self.starts: list[tuple[float, float]] = []
         self.ends: list[tuple[float, float]] = []
+        # Per epoch: (seconds since the process started, validation accuracy).
+        self.curve: list[tuple[float, float]] = []
 
     @staticmethod
     def now() -> tuple[float, float]:
@@ -171,6 +173,10 @@ class EpochClock:
         if len(self.ends) < len(self.starts):
             self.ends.append(self.now())
 
+    def validated(self, metrics: dict) -> None:
+        accuracy = float(metrics.get("val_accuracy", float("nan")))
+        self.curve.append((time.perf_counter() - STARTED, accuracy))
+
     def report(self) -> dict:
         pairs = list(zip(self.starts, self.ends, strict=True))
         # Epoch wall time: from one epoch's start to the next one's, so it holds
@@ -184,6 +190,7 @@ class EpochClock:
             "train_phase_s": [end[0] - start[0] for start, end in pairs],
             "train_phase_cpu_s": [end[1] - start[1] for start, end in pairs],
             "epoch_wall_s": walls,
+            "accuracy_curve": self.curve,
         }
 
 
@@ -239,7 +246,7 @@ def run_style(package: str, config, style: str, whatifs: list[str]) -> dict:
             keras_callback(clock),
         ]
     clock.train_called = time.perf_counter()
-    metrics = train.train(config)
+    metrics = train.train(config, lambda _, metrics: clock.validated(metrics))
     return {**clock.report(), "metrics": {k: float(v) for k, v in metrics.items()}}
 
 
@@ -585,7 +592,10 @@ def fit_timed(model, *data, **options) -> dict:
     )
     clock = EpochClock()
     clock.train_called = time.perf_counter()
-    callbacks = [keras_callback(clock)]
+    validated = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda _, logs: clock.validated(logs)
+    )
+    callbacks = [keras_callback(clock), validated]
     history = model.fit(*data, callbacks=callbacks, verbose=0, **options)
     metrics = {k: float(v[-1]) for k, v in history.history.items()}
     return {**clock.report(), "metrics": metrics}
