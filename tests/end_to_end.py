@@ -108,24 +108,31 @@ def suites(task: str, style: str) -> list[list[str]]:
 
     What every style shares (commands, sources, data, config and every part)
     is tested in full once, on tabular data, in the keras project of
-    test_end_to_end_shared.py and test_end_to_end_parts.py. What each style
-    writes itself is tested in every style: its model and step (test_style),
-    and for tabular its commands; the tf style's own checkpoints (kill -9
-    resume) and multi-device loop (hybrid resumes through `fit` and
-    BackupAndRestore, as keras does). The image and sequence readers, shared
-    by the styles, once. TFK_FULL_SUITES=1: every test of every project."""
+    test_end_to_end_shared.py and test_end_to_end_parts.py; hybrid shares
+    keras's train.py too, so it runs only its model and step (test_style), as
+    every style does. The tf style writes its own training loop: on tabular
+    data its commands, checkpoints (kill -9 resume) and multi-device loop run
+    too. Every style exports and predicts on real data in test_real_data.py.
+    The image and sequence readers, shared by the styles, run once.
+    TFK_FULL_SUITES=1: every test of every project."""
     fast = ["-m", "not slow"]
     if FULL:
         return [[]]
-    if task == "tabular" and style == "keras":
-        return [[*fast, "tests/test_style.py"]]  # the rest: the shared modules
-    if task == "tabular":
-        runs = [[*fast, "tests/test_style.py", "tests/test_commands.py", *OWN]]
-        if style == "tf":
-            runs.append(["tests/test_resume.py", "tests/test_distribute.py"])
-        return runs
-    readers = ["tests/test_sources.py", "tests/test_data.py"] if style == "tf" else []
-    return [[*fast, "tests/test_style.py", *readers]]
+    if task == "tabular" and style == "tf":
+        return [
+            [*fast, "tests/test_style.py", "tests/test_commands.py", *OWN],
+            ["tests/test_resume.py", "tests/test_distribute.py"],
+        ]
+    if style == "tf":  # and the image or sequence readers, once
+        return [
+            [
+                *fast,
+                "tests/test_style.py",
+                "tests/test_sources.py",
+                "tests/test_data.py",
+            ]
+        ]
+    return [[*fast, "tests/test_style.py"]]
 
 
 # The shared suite's tests no other style needs twice: the keras style's
