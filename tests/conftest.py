@@ -21,7 +21,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: half again as many workers as CPUs. Much of a worker's time
     is spent waiting (TensorFlow starting in a subprocess, servers, kill -9
     timing): with one worker per CPU a quarter of CI's 2 CPUs sat idle."""
-    return max(2, (os.cpu_count() or 1) * 3 // 2)
+    return max(2, (os.cpu_count() or 1) * 2)
 
 
 @pytest.fixture(params=list(STYLES))
