@@ -20,8 +20,11 @@ if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: half again as many workers as CPUs. Much of a worker's time
     is spent waiting (TensorFlow starting in a subprocess, servers, kill -9
-    timing): with one worker per CPU a quarter of CI's 2 CPUs sat idle."""
-    return max(2, (os.cpu_count() or 1) * 2)
+    timing): with one worker per CPU a quarter of CI's 2 CPUs sat idle. Two
+    per CPU was slower again (over 29 min against 22.6): the shared suite, one
+    long run of tests in order, trained under four-way contention and ended
+    minutes after everything else."""
+    return max(2, (os.cpu_count() or 1) * 3 // 2)
 
 
 @pytest.fixture(params=list(STYLES))
@@ -41,6 +44,7 @@ LONGEST_FIRST = (
     "test_end_to_end_tabular.py",
     "test_end_to_end_image.py",
     "test_end_to_end_shared.py",
+    "test_end_to_end_shared_state.py",
     "test_end_to_end_parts.py",
     "test_real_data.py",
     "test_real_sequences.py",
