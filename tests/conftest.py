@@ -44,7 +44,6 @@ LONGEST_FIRST = (
     "test_end_to_end_tabular.py",
     "test_end_to_end_image.py",
     "test_end_to_end_shared.py",
-    "test_end_to_end_shared_state.py",
     "test_end_to_end_parts.py",
     "test_real_data.py",
     "test_real_sequences.py",

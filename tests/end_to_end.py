@@ -148,8 +148,6 @@ SHARED_SKIPS = [
     "tests/test_debug.py",
 ]
 PART_TESTS = ["tests/test_cluster.py", "tests/test_tune.py"]
-# The shared suite's kill -9 and two-device tests: test_end_to_end_shared_state.py.
-STATE_TESTS = ["tests/test_resume.py", "tests/test_distribute.py"]
 # test_commands' tests of code every style shares (config, run folders, the
 # CLI's output), which the shared suite runs.
 OWN = ["-k", "not (bad_override or cannot_write or cannot_be_written or only_json)"]
