@@ -35,6 +35,7 @@ TRAIN = ["train.epochs=3", "train.batch_size=64", "train.min_steps=0"]
 # when each first reached TARGET validation accuracy: the same epochs buy
 # different accuracy (batch norm and augmentation against a plain CNN).
 IMAGE_EPOCHS = 10
+IMAGE_ROUNDS = 3
 READ_ROUNDS = 3
 TARGET = 0.95
 # (d): a budget far below the CSV's size, so "auto" streams it.
@@ -127,21 +128,25 @@ def bench_images(work: Path, count: int, tfk: str, measure) -> dict:
     )
     config = tomllib.loads((keras_project / "config.toml").read_text())
     filters = ",".join(map(str, config["model"]["conv_filters"]))
-    measure(
-        "image_dataset_from_directory + fit",
-        [ensure_venv(), str(WORKER), "imagefit", "--folder", str(folder)]
-        + ["--hidden", filters, "--epochs", str(IMAGE_EPOCHS), "--image-size", "32"],
-    )
-    for style in STYLES:
-        blocked = ["--no-keras"] if style == "tf" else []
-        sets = [f"data.path={folder}", f"train.epochs={IMAGE_EPOCHS}", *TRAIN[1:]]
+    # The epoch that first reaches TARGET moves by one either way from run to
+    # run (~3 s): medians of IMAGE_ROUNDS runs each, interleaved.
+    for _ in range(IMAGE_ROUNDS):
         measure(
-            f"{style} image folder",
-            [sys.executable, str(WORKER), "style", "--style", style, *blocked]
-            + ["--project", str(projects / f"images{style}")]
-            + ["--package", f"images{style}"]
-            + [item for override in sets for item in ("--set", override)],
+            "image_dataset_from_directory + fit",
+            [ensure_venv(), str(WORKER), "imagefit", "--folder", str(folder)]
+            + ["--hidden", filters, "--epochs", str(IMAGE_EPOCHS)]
+            + ["--image-size", "32"],
         )
+        for style in STYLES:
+            blocked = ["--no-keras"] if style == "tf" else []
+            sets = [f"data.path={folder}", f"train.epochs={IMAGE_EPOCHS}", *TRAIN[1:]]
+            measure(
+                f"{style} image folder",
+                [sys.executable, str(WORKER), "style", "--style", style, *blocked]
+                + ["--project", str(projects / f"images{style}")]
+                + ["--package", f"images{style}"]
+                + [item for override in sets for item in ("--set", override)],
+            )
     return {"count": count}
 
 
@@ -333,8 +338,9 @@ def render_images(files: dict, table: dict, names: list[str], targets: list):
         lines.append(f"| {name} | {' | '.join(cells)} |")
     lines += [
         "",
-        "Seconds to the target accuracy count from the process's start: imports, "
-        "reading the folder, building and compiling included.",
+        f"Medians of {IMAGE_ROUNDS} runs each, interleaved. Seconds to the target "
+        "accuracy count from the process's start: imports, reading the folder, "
+        "building and compiling included.",
     ]
     baseline = table["image_dataset_from_directory + fit"]
     for style in STYLES:

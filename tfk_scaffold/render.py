@@ -1,7 +1,8 @@
 """Step 2 of the pipeline: a ProjectSpec -> the project's files, in memory only.
 
 Templates live in `templates/`, in layers: `common/` holds what every variant
-shares, `<style>/` what one style does differently, `tasks/<task>/` what one
+shares, `fit/` what the two styles that train with Keras's `fit` (keras,
+hybrid) share, `<style>/` what one style does differently, `tasks/<task>/` what one
 task does differently and `parts/<part>/` the files an optional part adds; a
 later layer's file replaces an earlier one of the same path. `snippets/<task>/`
 holds task-specific pieces that style templates `{% include %}`, so a style's
@@ -78,7 +79,8 @@ def template_paths(
     """Output path (with the package token) -> template name, later layers winning."""
     root = root or templates_root()
     chosen: dict[PurePosixPath, str] = {}
-    layers = ["common", spec.style, f"tasks/{spec.task}"]
+    fit = ["fit"] if spec.style != "tf" else []  # keras and hybrid train with fit
+    layers = ["common", *fit, spec.style, f"tasks/{spec.task}"]
     for layer in [*layers, *(f"parts/{part}" for part in spec.parts)]:
         base = root / layer
         for source in sorted(base.rglob("*")):
