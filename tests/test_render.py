@@ -26,6 +26,7 @@ SHARED = {
     "src/demo/model.py",
     "src/demo/predict.py",
     "src/demo/records.py",
+    "src/demo/resume.py",
     "src/demo/runs.py",
     "src/demo/sources.py",
     "src/demo/train.py",
