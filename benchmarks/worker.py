@@ -138,6 +138,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--folder", default="", help="writeimages, imagefit")
     parser.add_argument("--image-size", type=int, default=32, help="imagefit")
+    parser.add_argument("--seed", type=int, default=0, help="imagefit")
     parser.add_argument("--out", required=True)
     return parser.parse_args()
 
@@ -617,6 +618,7 @@ def image_fit(args: argparse.Namespace) -> dict:
     the generated loops."""
     import keras
 
+    keras.utils.set_random_seed(args.seed)
     size = (args.image_size, args.image_size)
     train, validation = keras.utils.image_dataset_from_directory(
         args.folder,
@@ -625,7 +627,7 @@ def image_fit(args: argparse.Namespace) -> dict:
         batch_size=args.batch_size,
         validation_split=0.1,
         subset="both",
-        seed=0,
+        seed=args.seed,
     )
     classes = len(train.class_names)
     layers = [keras.Input((*size, 1)), keras.layers.Rescaling(1 / 255)]
