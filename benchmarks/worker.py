@@ -541,7 +541,8 @@ def pandas_read(csv: str) -> dict:
 
     started = time.perf_counter()
     frame = pandas.read_csv(csv)
-    return {"read_s": time.perf_counter() - started, "rows": len(frame)}
+    took = time.perf_counter() - started
+    return {"read_s": took, "rows": len(frame), "pandas": pandas.__version__}
 
 
 def pandas_fit(args: argparse.Namespace) -> dict:
