@@ -54,8 +54,8 @@ def bench_files(work: Path, rows: int, rounds: int, tfk: str, run_measured) -> d
     projects = work / "files-projects"
     for style in STYLES:
         subprocess.run(
-            [tfk, "new", f"files{style}", "--style", style, "--no-git"]
-            + ["-o", str(projects)],
+            [tfk, "new", f"files{style}", "--style", style, "--with", "stream"]
+            + ["--no-git", "-o", str(projects)],
             check=True,
             capture_output=True,
         )

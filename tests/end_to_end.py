@@ -16,7 +16,7 @@ import time
 import pytest
 
 from tfk_scaffold.generate import new_project
-from tfk_scaffold.spec import PARTS, STYLES, TASKS, make_spec
+from tfk_scaffold.spec import ALL_PARTS, STYLES, TASKS, make_spec
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +62,7 @@ def trained(request, tmp_path_factory):
     for style in STYLES:
         parent = tmp_path_factory.mktemp(f"{task}-{style}")
         name = f"{task}-{style}"
-        spec = make_spec(name, style, task, PARTS)  # every part, tested here too
+        spec = make_spec(name, style, task, [ALL_PARTS])  # every part, tested here too
         new_project(spec, parent, force=False, git=False)
         project, package = parent / name, name.replace("-", "_")
         started = time.perf_counter()

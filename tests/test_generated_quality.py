@@ -14,7 +14,7 @@ from tfk_scaffold.check import check
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.generate import new_project
 from tfk_scaffold.render import render
-from tfk_scaffold.spec import PARTS, STYLES, TASKS, make_spec
+from tfk_scaffold.spec import ALL_PARTS, PARTS, STYLES, TASKS, make_spec
 
 MODE = black.Mode(line_length=88, target_versions={black.TargetVersion.PY311})
 
@@ -29,7 +29,7 @@ def assert_black_clean(files):
 
 @pytest.mark.parametrize("task", list(TASKS))
 @pytest.mark.parametrize(
-    ("name", "parts"), [("demo-project", ()), ("a", tuple(PARTS)), ("b" * 32, ())]
+    ("name", "parts"), [("demo-project", ()), ("a", (ALL_PARTS,)), ("b" * 32, ())]
 )
 def test_every_variant_passes_black_ruff_and_vulture_with_no_finding(
     style, task, name, parts, tmp_path

@@ -53,6 +53,7 @@ PART_FILES = {
         "deploy/kubernetes.json",
     },
     "tune": {"src/demo/tune.py", "tests/test_tune.py"},
+    "stream": {"src/demo/stream.py"},
 }
 
 
@@ -72,9 +73,13 @@ def test_a_part_adds_its_files_and_the_core_never_mentions_it(part):
         "serve": "python -m demo serve",
         "cluster": "--launcher ray",
         "tune": "python -m demo tune",
+        "stream": "data.memory_budget_mb",
     }[part]
     assert mention not in core["README.md"]
     assert mention.split()[-1] not in core["src/demo/cli.py"]
+    if part == "stream":
+        assert "memory_budget" not in core["config.toml"]
+        assert "import sources, stream" not in core["src/demo/data.py"]
     if part == "tune":  # nor asks for what only the part needs
         assert "optuna" not in core["pyproject.toml"]
         assert "[tune" not in core["config.toml"]

@@ -17,6 +17,22 @@ def test_a_project_name_becomes_an_importable_package_name(name, package):
     assert make_spec(name).package == package
 
 
+def test_all_means_every_part_the_task_has():
+    assert make_spec("demo", parts=["all"]).parts == (
+        "serve",
+        "cluster",
+        "tune",
+        "stream",
+    )
+    assert make_spec("demo", task="image", parts=["all"]).parts == (
+        "serve",
+        "cluster",
+        "tune",
+    )
+    with pytest.raises(UserError, match="the stream part is for the tabular task"):
+        make_spec("demo", task="sequence", parts=["stream"])
+
+
 def test_defaults_are_hybrid_and_tabular():
     spec = make_spec("demo")
     assert (spec.style, spec.task) == ("hybrid", "tabular")

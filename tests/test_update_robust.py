@@ -304,13 +304,32 @@ def test_a_project_made_when_tune_was_core_keeps_it_on_update(tmp_path):
     result = runner.invoke(app, ["update", str(target)])
     assert result.exit_code == 0, result.output
     record = tomllib.loads((target / ".tfk.toml").read_text())
-    assert record["spec"]["parts"] == ["tune"]
+    assert record["spec"]["parts"] == ["tune", "stream"]
     assert (target / "src/demo/tune.py").is_file()
     assert (target / "tests/test_tune.py").is_file()
     assert "[tune.space]" in (target / "config.toml").read_text()
     # Without the part, a new project has none of it.
     lean = {str(file.path) for file in build(make_spec("demo"))}
     assert "src/demo/tune.py" not in lean
+
+
+@pytest.mark.parametrize(("task", "parts"), [("tabular", ["stream"]), ("sequence", [])])
+def test_a_project_made_when_streaming_was_core_keeps_it_on_update(
+    tmp_path, task, parts
+):
+    """Until 0.10.0 every tabular project streamed CSV files larger than memory;
+    since then that is the stream part, which only the tabular task has."""
+    older = release.released_templates(release.recorded_releases()["0.9.0"])
+    spec = replace(make_spec("demo", task=task), tfk_version="0.9.0")
+    target = tmp_path / "demo"
+    write_project(build(spec, older), target, force=False, git=False)
+    result = runner.invoke(app, ["update", str(target)])
+    assert result.exit_code == 0, result.output
+    record = tomllib.loads((target / ".tfk.toml").read_text())
+    assert record["spec"]["parts"] == parts
+    assert (target / "src/demo/stream.py").is_file() == bool(parts)
+    config = (target / "config.toml").read_text()
+    assert ("memory_budget_mb" in config) == bool(parts)
 
 
 def test_the_generated_ci_checks_for_template_updates_weekly_without_blocking():

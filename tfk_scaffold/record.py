@@ -14,7 +14,13 @@ from pathlib import Path, PurePosixPath
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.preset import load_preset
 from tfk_scaffold.release import HASH_LENGTH
-from tfk_scaffold.spec import EARLY_PARTS, FORMER_CORE, ProjectSpec, make_spec
+from tfk_scaffold.spec import (
+    EARLY_PARTS,
+    FORMER_CORE,
+    ProjectSpec,
+    is_for,
+    make_spec,
+)
 
 RECORD = PurePosixPath(".tfk.toml")
 VERSION_PATTERN = re.compile(r"\d+(\.\d+){1,3}((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?")
@@ -63,7 +69,7 @@ def read_record(project: Path) -> Record:
         for key in ("name", "package", "style", "task")
     )
     try:
-        spec = make_spec(name, style, task, _parts(data, record, version))
+        spec = make_spec(name, style, task, _parts(data, record, version, task))
     except UserError as error:
         raise UserError(f"{record} holds a spec tfk cannot use: {error}") from None
     if spec.package != package:
@@ -99,9 +105,12 @@ def release_number(version: str) -> tuple[int, ...]:
     return tuple(int(number) for number in release[0].split(".")) if release else ()
 
 
-def _parts(data: dict[str, object], record: Path, version: str) -> tuple[str, ...]:
+def _parts(
+    data: dict[str, object], record: Path, version: str, task: str
+) -> tuple[str, ...]:
     """The recorded parts; for a project recorded before parts existed, the
-    parts it has, and before a part left the core, that part too."""
+    parts it has, and before a part left the core, that part too (if its task
+    has it)."""
     spec = data.get("spec")
     if isinstance(spec, dict) and "parts" not in spec:
         return EARLY_PARTS  # before parts, and before any former core part
@@ -109,7 +118,11 @@ def _parts(data: dict[str, object], record: Path, version: str) -> tuple[str, ..
     if not (isinstance(parts, list | tuple) and all(isinstance(p, str) for p in parts)):
         raise UserError(f"{record}: parts must be a list of names; restore it")
     released = release_number(version)
-    kept = (part for part, since in FORMER_CORE.items() if released < since)
+    kept = (
+        part
+        for part, since in FORMER_CORE.items()
+        if released < since and is_for(part, task)
+    )
     return (*parts, *(part for part in kept if part not in parts))
 
 

@@ -32,14 +32,18 @@ PARTS: dict[str, str] = {
     "and tests that train two workers on this machine.",
     "tune": "Hyperparameter search with Optuna: the `tune` command, its "
     "[tune] config and tests.",
+    "stream": "CSV files larger than memory, streamed from disk every epoch "
+    "(data.cache, data.memory_budget_mb); tabular task only.",
 }
+# The tasks a part is for, where not every task.
+PART_TASKS = {"stream": ("tabular",)}
 ALL_PARTS = "all"
 # What a project made before parts existed (tfk 0.2.0 and earlier) has: its
 # record names no parts, and `tfk update` keeps these, adding no new one.
 EARLY_PARTS = ("serve", "cluster")
 # Parts that were core before they became optional, and the first release
 # without them in the core: a project recorded earlier keeps them.
-FORMER_CORE = {"tune": (0, 5, 0)}
+FORMER_CORE = {"tune": (0, 5, 0), "stream": (0, 10, 0)}
 DEFAULT_STYLE = "hybrid"
 DEFAULT_TASK = "tabular"
 MAX_NAME_LENGTH = 32
@@ -179,22 +183,35 @@ def make_spec(
         package=package,
         style=style,
         task=task,
-        parts=_parts(parts),
+        parts=_parts(parts, task),
         preset=preset,
     )
 
 
 def parse_parts(text: str) -> tuple[str, ...]:
-    """`--with` as typed: comma-separated part names, or `all`."""
+    """`--with` as typed: comma-separated part names, or `all` (kept as it is:
+    which parts that means depends on the task)."""
     names = [name.strip() for name in text.split(",") if name.strip()]
-    return tuple(PARTS) if ALL_PARTS in names else tuple(names)
+    return (ALL_PARTS,) if ALL_PARTS in names else tuple(names)
 
 
-def _parts(names: Iterable[str]) -> tuple[str, ...]:
-    """The parts in their documented order, each once."""
+def is_for(part: str, task: str) -> bool:
+    return task in PART_TASKS.get(part, tuple(TASKS))
+
+
+def _parts(names: Iterable[str], task: str) -> tuple[str, ...]:
+    """The parts in their documented order, each once; `all`: every part the
+    task can have."""
     chosen = set(names)
+    if ALL_PARTS in chosen:
+        chosen = {part for part in PARTS if is_for(part, task)}
     for name in sorted(chosen):
         _check_choice("part", name, PARTS)
+        if not is_for(name, task):
+            raise UserError(
+                f"the {name} part is for the {' and '.join(PART_TASKS[name])} "
+                f"task, not {task}"
+            )
     return tuple(name for name in PARTS if name in chosen)
 
 

@@ -44,7 +44,7 @@ from tfk_scaffold.record import (
 )
 from tfk_scaffold.release import released_templates, shipped_hash
 from tfk_scaffold.render import PACKAGE_TOKEN, template_paths
-from tfk_scaffold.spec import ProjectSpec, make_spec
+from tfk_scaffold.spec import ALL_PARTS, PARTS, ProjectSpec, is_for, make_spec
 from tfk_scaffold.write import update_in_place
 
 TEMPORARY = re.compile(r"\..+\.tfk-[A-Za-z0-9_]{8}")
@@ -132,6 +132,9 @@ def plan_update(
     both = sorted(set(add) & set(remove))
     if both:
         raise UserError(f"--with and --without both name {', '.join(both)}")
+    if ALL_PARTS in add:
+        add = tuple(part for part in PARTS if is_for(part, task or old.task))
+    remove = old.parts if ALL_PARTS in remove else remove
     parts = [part for part in (*old.parts, *add) if part not in remove]
     follows = load_preset(preset, project) if preset else old.preset
     new = make_spec(old.name, style or old.style, task or old.task, parts, follows)
