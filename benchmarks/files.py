@@ -36,7 +36,7 @@ TRAIN = ["train.epochs=3", "train.batch_size=64", "train.min_steps=0"]
 # different accuracy (batch norm and augmentation against a plain CNN).
 IMAGE_EPOCHS = 10
 IMAGE_ROUNDS = 5
-READ_ROUNDS = 3
+READ_ROUNDS = 5
 TARGET = 0.95
 # (d): a budget far below the CSV's size, so "auto" streams it.
 STREAMED = {
