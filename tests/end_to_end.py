@@ -139,17 +139,15 @@ def suites(task: str, style: str) -> list[list[str]]:
 
 
 # The shared suite's tests no other style needs twice: the keras style's
-# commands run with the same seed twice (the sequence task checks that) and
-# its debug helpers; the parts' tests run in test_end_to_end_parts.py.
+# commands run with the same seed twice (the sequence task checks that); the
+# parts' tests run in test_end_to_end_parts.py.
 SHARED_SKIPS = [
     "--deselect",
     "tests/test_convergence.py",
     "--deselect",
     "tests/test_commands.py::test_same_seed_gives_the_same_metrics",
-    "--deselect",
-    "tests/test_debug.py",
 ]
-PART_TESTS = ["tests/test_cluster.py", "tests/test_tune.py"]
+PART_TESTS = ["tests/test_cluster.py", "tests/test_tune.py", "tests/test_debug.py"]
 # test_commands' tests of code every style shares (config, run folders, the
 # CLI's output), which the shared suite runs.
 OWN = ["-k", "not (bad_override or cannot_write or cannot_be_written or only_json)"]

@@ -35,7 +35,6 @@ SHARED = {
     "tests/test_config.py",
     "tests/test_convergence.py",
     "tests/test_data.py",
-    "tests/test_debug.py",
     "tests/test_resume.py",
     "tests/test_distribute.py",
     "tests/test_sources.py",
@@ -54,6 +53,7 @@ PART_FILES = {
     },
     "tune": {"src/demo/tune.py", "tests/test_tune.py"},
     "stream": {"src/demo/stream.py"},
+    "debug": {"src/demo/debug.py", "tests/test_debug.py"},
 }
 
 
@@ -74,6 +74,7 @@ def test_a_part_adds_its_files_and_the_core_never_mentions_it(part):
         "cluster": "--launcher ray",
         "tune": "python -m demo tune",
         "stream": "data.memory_budget_mb",
+        "debug": "--debug-dump",
     }[part]
     assert mention not in core["README.md"]
     assert mention.split()[-1] not in core["src/demo/cli.py"]

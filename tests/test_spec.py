@@ -23,11 +23,13 @@ def test_all_means_every_part_the_task_has():
         "cluster",
         "tune",
         "stream",
+        "debug",
     )
     assert make_spec("demo", task="image", parts=["all"]).parts == (
         "serve",
         "cluster",
         "tune",
+        "debug",
     )
     with pytest.raises(UserError, match="the stream part is for the tabular task"):
         make_spec("demo", task="sequence", parts=["stream"])

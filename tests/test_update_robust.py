@@ -304,7 +304,7 @@ def test_a_project_made_when_tune_was_core_keeps_it_on_update(tmp_path):
     result = runner.invoke(app, ["update", str(target)])
     assert result.exit_code == 0, result.output
     record = tomllib.loads((target / ".tfk.toml").read_text())
-    assert record["spec"]["parts"] == ["tune", "stream"]
+    assert record["spec"]["parts"] == ["tune", "stream", "debug"]
     assert (target / "src/demo/tune.py").is_file()
     assert (target / "tests/test_tune.py").is_file()
     assert "[tune.space]" in (target / "config.toml").read_text()
@@ -313,7 +313,9 @@ def test_a_project_made_when_tune_was_core_keeps_it_on_update(tmp_path):
     assert "src/demo/tune.py" not in lean
 
 
-@pytest.mark.parametrize(("task", "parts"), [("tabular", ["stream"]), ("sequence", [])])
+@pytest.mark.parametrize(
+    ("task", "parts"), [("tabular", ["stream", "debug"]), ("sequence", ["debug"])]
+)
 def test_a_project_made_when_streaming_was_core_keeps_it_on_update(
     tmp_path, task, parts
 ):
@@ -327,9 +329,9 @@ def test_a_project_made_when_streaming_was_core_keeps_it_on_update(
     assert result.exit_code == 0, result.output
     record = tomllib.loads((target / ".tfk.toml").read_text())
     assert record["spec"]["parts"] == parts
-    assert (target / "src/demo/stream.py").is_file() == bool(parts)
+    assert (target / "src/demo/stream.py").is_file() == ("stream" in parts)
     config = (target / "config.toml").read_text()
-    assert ("memory_budget_mb" in config) == bool(parts)
+    assert ("memory_budget_mb" in config) == ("stream" in parts)
 
 
 def test_the_generated_ci_checks_for_template_updates_weekly_without_blocking():
