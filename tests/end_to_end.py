@@ -124,6 +124,7 @@ def suites(task: str, style: str) -> list[list[str]]:
     if task == "tabular" and style == "tf":
         return [
             [*fast, "tests/test_style.py", "tests/test_commands.py", *OWN],
+            [*fast, "tests/test_tflite.py"],
             ["tests/test_resume.py", "tests/test_distribute.py"],
         ]
     if style == "tf":  # and the image or sequence readers, once

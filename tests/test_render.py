@@ -54,6 +54,7 @@ PART_FILES = {
     "tune": {"src/demo/tune.py", "tests/test_tune.py"},
     "stream": {"src/demo/stream.py"},
     "debug": {"src/demo/debug.py", "tests/test_debug.py"},
+    "tflite": {"src/demo/tflite.py", "tests/test_tflite.py"},
 }
 
 
@@ -75,6 +76,7 @@ def test_a_part_adds_its_files_and_the_core_never_mentions_it(part):
         "tune": "python -m demo tune",
         "stream": "data.memory_budget_mb",
         "debug": "--debug-dump",
+        "tflite": "--tflite",
     }[part]
     assert mention not in core["README.md"]
     assert mention.split()[-1] not in core["src/demo/cli.py"]

@@ -24,12 +24,14 @@ def test_all_means_every_part_the_task_has():
         "tune",
         "stream",
         "debug",
+        "tflite",
     )
     assert make_spec("demo", task="image", parts=["all"]).parts == (
         "serve",
         "cluster",
         "tune",
         "debug",
+        "tflite",
     )
     with pytest.raises(UserError, match="the stream part is for the tabular task"):
         make_spec("demo", task="sequence", parts=["stream"])

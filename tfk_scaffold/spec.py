@@ -36,6 +36,8 @@ PARTS: dict[str, str] = {
     "(data.cache, data.memory_budget_mb); tabular task only.",
     "debug": "`train --debug` names the op that first makes a NaN; "
     "`--debug-dump` records TensorBoard Debugger V2 data.",
+    "tflite": "`export --tflite`: the exported model for TensorFlow Lite, and "
+    "a test that it computes what the SavedModel does.",
 }
 # The tasks a part is for, where not every task.
 PART_TASKS = {"stream": ("tabular",)}
@@ -45,7 +47,12 @@ ALL_PARTS = "all"
 EARLY_PARTS = ("serve", "cluster")
 # Parts that were core before they became optional, and the first release
 # without them in the core: a project recorded earlier keeps them.
-FORMER_CORE = {"tune": (0, 5, 0), "stream": (0, 10, 0), "debug": (0, 11, 0)}
+FORMER_CORE = {
+    "tune": (0, 5, 0),
+    "stream": (0, 10, 0),
+    "debug": (0, 11, 0),
+    "tflite": (0, 11, 0),
+}
 DEFAULT_STYLE = "hybrid"
 DEFAULT_TASK = "tabular"
 MAX_NAME_LENGTH = 32
