@@ -97,3 +97,16 @@ def test_serving_summary_and_targets(bench) -> None:
     text = "\n".join(bench.render_serve(serve, targets))
     assert "More requests/s with client processes" in text
     assert [ok for _, _, ok in targets] == [True, True]
+
+
+def test_every_style_s_train_takes_the_epoch_report_the_worker_times_with(style):
+    """worker.py's `style` mode calls train.train(config, on_epoch) on projects
+    without any part: the hook must stay in the core."""
+    from tfk_scaffold.render import render
+    from tfk_scaffold.spec import make_spec
+
+    files = {str(file.path): file.contents for file in render(make_spec("demo", style))}
+    assert "train.train(config, lambda" in (ROOT / "benchmarks/worker.py").read_text()
+    assert (
+        "def train(config: Config, on_epoch: EpochReport" in files["src/demo/train.py"]
+    )
