@@ -123,8 +123,7 @@ def suites(task: str, style: str) -> list[list[str]]:
         return [[]]
     if task == "tabular" and style == "tf":
         return [
-            [*fast, "tests/test_style.py", "tests/test_commands.py", *OWN],
-            [*fast, "tests/test_tflite.py"],
+            [*fast, "tests/test_style.py", "tests/test_commands.py", *TFLITE, *OWN],
             ["tests/test_resume.py", "tests/test_distribute.py"],
         ]
     if style == "tf":  # and the image or sequence readers, once
@@ -149,6 +148,7 @@ SHARED_SKIPS = [
     "tests/test_commands.py::test_same_seed_gives_the_same_metrics",
 ]
 PART_TESTS = ["tests/test_cluster.py", "tests/test_tune.py", "tests/test_debug.py"]
+TFLITE = ["tests/test_tflite.py"]  # beside test_commands: one trained fixture for both
 # test_commands' tests of code every style shares (config, run folders, the
 # CLI's output), which the shared suite runs.
 OWN = ["-k", "not (bad_override or cannot_write or cannot_be_written or only_json)"]

@@ -1,6 +1,7 @@
-"""The cluster and tune parts, tested once, slow tests included: two workers
-on 127.0.0.1, Ray Train workers and Ray tune tasks, a study killed mid-trial
-and resumed, in a tabular keras project with every part. The rest of that
+"""The cluster, tune and debug parts, tested once, slow tests included: two
+workers on 127.0.0.1, Ray Train workers and Ray tune tasks, a study killed
+mid-trial and resumed, NaNs found by --debug, in a tabular keras project with
+every part. The rest of that
 project's suite: test_end_to_end_shared.py."""
 
 import pytest

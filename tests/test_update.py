@@ -268,8 +268,8 @@ def test_an_unknown_part_is_one_clear_error(project):
     result = runner.invoke(app, ["update", str(project), "--with", "gui"])
     assert result.exit_code == 1
     assert (
-        "unknown part 'gui'; choose one of: serve, cluster, tune, stream, debug, tflite (or all)"
-        in result.output
+        "unknown part 'gui'; choose one of: "
+        "serve, cluster, tune, stream, debug, tflite (or all)" in result.output
     )
 
 
