@@ -1,3 +1,4 @@
+import re
 from pathlib import Path, PurePosixPath
 
 import jinja2
@@ -5,7 +6,7 @@ import pytest
 
 from tfk_scaffold.errors import TemplateBugError
 from tfk_scaffold.render import _QuietBytecodeCache, render
-from tfk_scaffold.spec import PARTS, TASKS, make_spec
+from tfk_scaffold.spec import PART_OPTIONS, PARTS, TASKS, make_spec
 
 SHARED = {
     ".github/workflows/ci.yml",
@@ -79,14 +80,25 @@ def test_a_part_adds_its_files_and_the_core_never_mentions_it(part):
         "tflite": "--tflite",
     }[part]
     assert mention not in core["README.md"]
-    assert mention.split()[-1] not in core["src/demo/cli.py"]
+    # Only the table of the parts' options, to name the part if one is given.
+    cli = without_part_tables(core["src/demo/cli.py"])
+    assert mention.split()[-1] not in cli
+    for option in (name for name, owner in PART_OPTIONS.items() if owner == part):
+        assert f'    "{option}": "{part}",' in core["src/demo/cli.py"]
     if part == "stream":
         assert "memory_budget" not in core["config.toml"]
         assert "import sources, stream" not in core["src/demo/data.py"]
     if part == "tune":  # nor asks for what only the part needs
         assert "optuna" not in core["pyproject.toml"]
         assert "[tune" not in core["config.toml"]
-        assert "tune" not in core["src/demo/config.py"]
+        assert "tune" not in without_part_tables(core["src/demo/config.py"])
+
+
+def without_part_tables(text: str) -> str:
+    """`text` without the entries of PART_OPTIONS and PART_KEYS, which name
+    what the parts a project lacks would add."""
+    entry = re.compile(r'^    "[\w.-]+": "\w+",$')
+    return "\n".join(line for line in text.splitlines() if not entry.match(line))
 
 
 def test_style_files_differ_only_where_the_styles_do():

@@ -24,7 +24,15 @@ from tfk_scaffold.errors import TemplateBugError, UserError
 from tfk_scaffold.files import File
 from tfk_scaffold.preset import Preset, apply_config, overlay_templates
 from tfk_scaffold.release import templates_hash
-from tfk_scaffold.spec import PARTS, STYLES, TASKS, ProjectSpec
+from tfk_scaffold.spec import (
+    PART_KEYS,
+    PART_OPTIONS,
+    PARTS,
+    STYLES,
+    TASKS,
+    ProjectSpec,
+    is_for,
+)
 
 PACKAGE_TOKEN = "__package__"
 
@@ -101,6 +109,8 @@ def render(spec: ProjectSpec, root: Path | None = None) -> list[File]:
         "styles": STYLES,
         "tasks": TASKS,
         "all_parts": PARTS,
+        "absent_options": _absent(PART_OPTIONS, spec),
+        "absent_keys": _absent(PART_KEYS, spec),
         "templates_hash": templates_hash(root),
     }
     rendered = _render(_environment(root), template_paths(spec, root), spec, context)
@@ -124,6 +134,15 @@ def render(spec: ProjectSpec, root: Path | None = None) -> list[File]:
             config.preset,
         )
     return [files[path] for path in sorted(files)]
+
+
+def _absent(names: dict[str, str], spec: ProjectSpec) -> dict[str, str]:
+    """The options or config keys of the parts `spec` could have but has not."""
+    return {
+        name: part
+        for name, part in names.items()
+        if part not in spec.parts and is_for(part, spec.task)
+    }
 
 
 def _render(

@@ -39,6 +39,22 @@ PARTS: dict[str, str] = {
     "tflite": "`export --tflite`: the exported model for TensorFlow Lite, and "
     "a test that it computes what the SavedModel does.",
 }
+# The command-line options a part adds: a project without the part names the
+# part when one of them is given.
+PART_OPTIONS = {
+    "--launcher": "cluster",
+    "--workers": "cluster",
+    "--debug": "debug",
+    "--debug-dump": "debug",
+    "--tflite": "tflite",
+}
+# The config keys (and sections) a part adds, named the same way.
+PART_KEYS = {
+    "data.shuffle_buffer": "stream",
+    "data.cache": "stream",
+    "data.memory_budget_mb": "stream",
+    "tune": "tune",
+}
 # The tasks a part is for, where not every task.
 PART_TASKS = {"stream": ("tabular",)}
 ALL_PARTS = "all"
