@@ -94,6 +94,13 @@ def test_a_part_adds_its_files_and_the_core_never_mentions_it(part):
         assert "tune" not in without_part_tables(core["src/demo/config.py"])
 
 
+@pytest.mark.parametrize("option", list(PART_OPTIONS))
+def test_each_option_named_for_a_part_is_one_the_part_defines(option):
+    part = PART_OPTIONS[option]
+    files = {str(f.path): f.contents for f in render(make_spec("demo", parts=[part]))}
+    assert f'"{option}"' in without_part_tables(files["src/demo/cli.py"])
+
+
 def without_part_tables(text: str) -> str:
     """`text` without the entries of PART_OPTIONS and PART_KEYS, which name
     what the parts a project lacks would add."""
