@@ -56,6 +56,7 @@ PART_FILES = {
     "stream": {"src/demo/stream.py"},
     "debug": {"src/demo/debug.py", "tests/test_debug.py"},
     "tflite": {"src/demo/tflite.py", "tests/test_tflite.py"},
+    "tfrecord": {"src/demo/tfrecord.py"},
 }
 
 
@@ -78,6 +79,7 @@ def test_a_part_adds_its_files_and_the_core_never_mentions_it(part):
         "stream": "data.memory_budget_mb",
         "debug": "--debug-dump",
         "tflite": "--tflite",
+        "tfrecord": "tf.train.Example",
     }[part]
     assert mention not in core["README.md"]
     # Only the table of the parts' options, to name the part if one is given.

@@ -25,6 +25,7 @@ def test_all_means_every_part_the_task_has():
         "stream",
         "debug",
         "tflite",
+        "tfrecord",
     )
     assert make_spec("demo", task="image", parts=["all"]).parts == (
         "serve",
@@ -35,6 +36,8 @@ def test_all_means_every_part_the_task_has():
     )
     with pytest.raises(UserError, match="the stream part is for the tabular task"):
         make_spec("demo", task="sequence", parts=["stream"])
+    with pytest.raises(UserError, match="for the tabular and sequence tasks, not image"):
+        make_spec("demo", task="image", parts=["tfrecord"])
 
 
 def test_defaults_are_hybrid_and_tabular():

@@ -304,7 +304,7 @@ def test_a_project_made_when_tune_was_core_keeps_it_on_update(tmp_path):
     result = runner.invoke(app, ["update", str(target)])
     assert result.exit_code == 0, result.output
     record = tomllib.loads((target / ".tfk.toml").read_text())
-    assert record["spec"]["parts"] == ["tune", "stream", "debug", "tflite"]
+    assert record["spec"]["parts"] == ["tune", "stream", "debug", "tflite", "tfrecord"]
     assert (target / "src/demo/tune.py").is_file()
     assert (target / "tests/test_tune.py").is_file()
     assert "[tune.space]" in (target / "config.toml").read_text()
@@ -315,7 +315,10 @@ def test_a_project_made_when_tune_was_core_keeps_it_on_update(tmp_path):
 
 @pytest.mark.parametrize(
     ("task", "parts"),
-    [("tabular", ["stream", "debug", "tflite"]), ("sequence", ["debug", "tflite"])],
+    [
+        ("tabular", ["stream", "debug", "tflite", "tfrecord"]),
+        ("sequence", ["debug", "tflite", "tfrecord"]),
+    ],
 )
 def test_a_project_made_when_streaming_was_core_keeps_it_on_update(
     tmp_path, task, parts

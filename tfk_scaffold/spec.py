@@ -38,6 +38,8 @@ PARTS: dict[str, str] = {
     "`--debug-dump` records TensorBoard Debugger V2 data.",
     "tflite": "`export --tflite`: the exported model for TensorFlow Lite, and "
     "a test that it computes what the SavedModel does.",
+    "tfrecord": "TFRecord files of tf.train.Examples as data, beside CSV; "
+    "tabular and sequence tasks.",
 }
 # The command-line options a part adds: a project without the part names the
 # part when one of them is given.
@@ -56,7 +58,7 @@ PART_KEYS = {
     "tune": "tune",
 }
 # The tasks a part is for, where not every task.
-PART_TASKS = {"stream": ("tabular",)}
+PART_TASKS = {"stream": ("tabular",), "tfrecord": ("tabular", "sequence")}
 ALL_PARTS = "all"
 # What a project made before parts existed (tfk 0.2.0 and earlier) has: its
 # record names no parts, and `tfk update` keeps these, adding no new one.
@@ -68,6 +70,7 @@ FORMER_CORE = {
     "stream": (0, 10, 0),
     "debug": (0, 11, 0),
     "tflite": (0, 11, 0),
+    "tfrecord": (0, 13, 0),
 }
 DEFAULT_STYLE = "hybrid"
 DEFAULT_TASK = "tabular"
@@ -235,7 +238,7 @@ def _parts(names: Iterable[str], task: str) -> tuple[str, ...]:
         if not is_for(name, task):
             raise UserError(
                 f"the {name} part is for the {' and '.join(PART_TASKS[name])} "
-                f"task, not {task}"
+                f"task{'s' if len(PART_TASKS[name]) > 1 else ''}, not {task}"
             )
     return tuple(name for name in PARTS if name in chosen)
 
