@@ -36,7 +36,9 @@ def test_all_means_every_part_the_task_has():
     )
     with pytest.raises(UserError, match="the stream part is for the tabular task"):
         make_spec("demo", task="sequence", parts=["stream"])
-    with pytest.raises(UserError, match="for the tabular and sequence tasks, not image"):
+    with pytest.raises(
+        UserError, match="for the tabular and sequence tasks, not image"
+    ):
         make_spec("demo", task="image", parts=["tfrecord"])
 
 

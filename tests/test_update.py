@@ -269,7 +269,8 @@ def test_an_unknown_part_is_one_clear_error(project):
     assert result.exit_code == 1
     assert (
         "unknown part 'gui'; choose one of: "
-        "serve, cluster, tune, stream, debug, tflite, tfrecord (or all)" in result.output
+        "serve, cluster, tune, stream, debug, tflite, tfrecord (or all)"
+        in result.output
     )
 
 
