@@ -1,9 +1,11 @@
 """Every variant, with and without its optional parts, is black-clean,
-ruff-clean and vulture-clean (no dead code), for any valid name."""
+ruff-clean and vulture-clean (no dead code), for any valid name; and so is
+the tool itself."""
 
 import string
 import subprocess
 import sys
+from pathlib import Path
 
 import black
 import pytest
@@ -93,3 +95,18 @@ def test_any_name_gives_a_black_clean_project_or_a_clean_error(name, style, task
 def test_the_shortest_and_longest_names_stay_black_clean(style):
     for name in ("a", "b" * 32):
         assert_black_clean(check(render(make_spec(name, style, parts=PARTS))))
+
+
+@pytest.mark.parametrize(
+    "linter", [["black", "--check", "--quiet"], ["ruff", "check", "--no-cache"]]
+)
+def test_the_tool_is_black_and_ruff_clean(linter):
+    root = Path(__file__).parent.parent
+    folders = ["tfk_scaffold", "tests", "benchmarks", "scripts"]
+    run = subprocess.run(
+        [sys.executable, "-m", *linter, *folders],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
