@@ -29,6 +29,8 @@ ABOUT = "Bootstrap tested, runnable TensorFlow projects: keras, tf or hybrid sty
 app = typer.Typer(
     help=ABOUT,
     no_args_is_help=True,
+    # Plain help: the rich one labels every flag "<bool>", as if it took a value.
+    rich_markup_mode=None,
     add_completion=True,
     pretty_exceptions_enable=False,
 )
@@ -93,15 +95,28 @@ def root(
 @reports_errors
 def new(
     name: Annotated[
-        str, typer.Argument(help="Project name, e.g. my-model (package: my_model).")
+        str,
+        typer.Argument(
+            metavar="NAME", help="Project name, e.g. my-model (package: my_model)."
+        ),
     ],
-    style: Annotated[str | None, typer.Option("--style", "-s", help=STYLE_HELP)] = None,
+    style: Annotated[
+        str | None, typer.Option("--style", "-s", metavar="STYLE", help=STYLE_HELP)
+    ] = None,
     task: Annotated[
-        str | None, typer.Option("--task", "-t", help=TASK_HELP, show_default=False)
+        str | None,
+        typer.Option(
+            "--task", "-t", metavar="TASK", help=TASK_HELP, show_default=False
+        ),
     ] = None,
     output_dir: Annotated[
         Path,
-        typer.Option("--output-dir", "-o", help="Parent directory of the new project."),
+        typer.Option(
+            "--output-dir",
+            "-o",
+            metavar="DIR",
+            help="Parent directory of the new project.",
+        ),
     ] = Path(),
     force: Annotated[
         bool,
@@ -118,11 +133,14 @@ def new(
         typer.Option("--git/--no-git", help="git init and commit the new project."),
     ] = True,
     parts: Annotated[
-        str | None, typer.Option("--with", "-w", help=WITH_HELP, show_default=False)
+        str | None,
+        typer.Option(
+            "--with", "-w", metavar="PARTS", help=WITH_HELP, show_default=False
+        ),
     ] = None,
     preset: Annotated[
         Path | None,
-        typer.Option("--preset", help=PRESET_HELP, show_default=False),
+        typer.Option("--preset", metavar="FILE", help=PRESET_HELP, show_default=False),
     ] = None,
 ) -> None:
     """Write a complete, runnable, tested TensorFlow project."""
@@ -165,13 +183,16 @@ def new(
 @reports_errors
 def update(
     path: Annotated[
-        Path, typer.Argument(help="The project to update (holds .tfk.toml).")
+        Path,
+        typer.Argument(metavar="PATH", help="The project to update (holds .tfk.toml)."),
     ] = Path(),
     style: Annotated[
-        str | None, typer.Option("--style", "-s", help="Switch to this style.")
+        str | None,
+        typer.Option("--style", "-s", metavar="STYLE", help="Switch to this style."),
     ] = None,
     task: Annotated[
-        str | None, typer.Option("--task", "-t", help="Switch to this task.")
+        str | None,
+        typer.Option("--task", "-t", metavar="TASK", help="Switch to this task."),
     ] = None,
     check: Annotated[
         bool,
@@ -190,16 +211,24 @@ def update(
         ),
     ] = False,
     add: Annotated[
-        str, typer.Option("--with", help="Add these parts (comma-separated, or all).")
+        str,
+        typer.Option(
+            "--with", metavar="PARTS", help="Add these parts (comma-separated, or all)."
+        ),
     ] = "",
     remove: Annotated[
         str,
-        typer.Option("--without", help="Remove these parts (your edits are kept)."),
+        typer.Option(
+            "--without",
+            metavar="PARTS",
+            help="Remove these parts (your edits are kept).",
+        ),
     ] = "",
     preset: Annotated[
         Path | None,
         typer.Option(
             "--preset",
+            metavar="FILE",
             help="Follow this team preset from now on (or its new path).",
             show_default=False,
         ),
