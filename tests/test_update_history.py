@@ -27,7 +27,7 @@ from tfk_scaffold import __version__
 from tfk_scaffold.cli import app
 from tfk_scaffold.errors import UserError
 from tfk_scaffold.generate import build, new_project
-from tfk_scaffold.history import Tree, find_base, read_tree
+from tfk_scaffold.history import Tree, find_renders, read_tree
 from tfk_scaffold.spec import EARLY_PARTS, make_spec
 from tfk_scaffold.update import apply_update, plan_update, recover
 
@@ -402,6 +402,48 @@ def test_a_squashed_history_of_a_known_release_still_merges_with_git(project, tm
     assert plan_update(project, templates=root).changes == []
 
 
+def squash_since_root(project: Path) -> None:
+    """What a squash merge (GitHub's, `git merge --squash`) leaves: one commit
+    over tfk's first, its message the squashed commits' messages."""
+    root = git(project, "rev-list", "--max-parents=0", "HEAD").strip()
+    messages = git(project, "log", "--format=* %B", f"{root}..HEAD")
+    git(project, "reset", "-q", "--soft", root)
+    git(project, "commit", "-q", "-m", f"Team work (#12)\n\n{messages}")
+
+
+def rebase_onto_root(project: Path) -> None:
+    """`git rebase`, which replays tfk's render onto the team's commits."""
+    root = git(project, "rev-list", "--max-parents=0", "HEAD").strip()
+    git(project, "rebase", "-q", root)
+
+
+@pytest.mark.parametrize("rewrite", [squash_since_root, rebase_onto_root])
+def test_a_rebased_or_squashed_update_is_no_base_and_keeps_team_edits(
+    project, tmp_path, rewrite
+):
+    """The update's render commit, rewritten into one that also holds the
+    team's edits, must not be the next base: those edits would be reverted."""
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "Our notes.\n")
+    commit_all(project)
+    apply_update(plan_update(project, templates=resum(tmp_path)))
+    (project / "NOTES.md").write_text("the team's\n")
+    commit_all(project)
+    rewrite(project)
+    assert find_renders(project).rewritten
+    newer = newer_templates(
+        tmp_path / "next",
+        {README_TEMPLATE: replaced(README_TEMPLATE, "## TensorBoard", "## Logs")},
+    )
+    outcome = apply_update(plan_update(project, templates=newer))
+    assert not outcome.conflicts, outcome.lines
+    text = readme.read_text()
+    assert "## Resum\n" in text and "## Logs\n" in text
+    assert text.endswith("Our notes.\n")
+    assert (project / "NOTES.md").read_text() == "the team's\n"
+    assert plan_update(project, templates=newer).changes == []
+
+
 def test_a_deleted_file_stays_deleted_and_the_update_says_so(project, tmp_path):
     git(project, "rm", "-q", "README.md")
     commit_all(project)
@@ -430,7 +472,7 @@ def test_abort_leaves_a_merge_that_tfk_did_not_start_alone(project):
 
 def test_tfk_new_commits_exactly_the_render_that_update_starts_from(project):
     """The contract with `tfk new`: its first commit is found as the base."""
-    base = find_base(project)
+    base = find_renders(project).newest
     assert base == git(project, "rev-list", "--max-parents=0", "HEAD").strip()
     files = {file.path: file.contents for file in build(make_spec("demo"))}
     assert read_tree(project, base) == Tree(files)

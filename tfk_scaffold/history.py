@@ -126,8 +126,22 @@ def is_repository(project: Path) -> bool:
     return git(project, "rev-parse", "-q", "--verify", "HEAD").returncode == 0
 
 
-def find_base(project: Path) -> str | None:
-    """The newest commit in HEAD's history that holds a render by tfk."""
+@dataclass(frozen=True)
+class Renders:
+    """The renders tfk committed in HEAD's history."""
+
+    newest: str | None  # the newest render that is still exactly tfk's
+    rewritten: bool  # a newer one was rebased or squashed into a user commit
+
+
+def find_renders(project: Path) -> Renders:
+    """The newest commit in HEAD's history that holds a render by tfk.
+
+    A render commit is tfk's only while its whole first-parent chain is: render
+    commits, each with one parent, down to `tfk new`'s root commit (or a render
+    made without one). A rebase or a squash keeps the trailer in the message of
+    a commit that now also holds the team's edits; as a base, it would make the
+    next update revert them, so such a commit is passed over."""
     log = _output(
         project,
         "log",
@@ -138,17 +152,35 @@ def find_base(project: Path) -> str | None:
         "--format=%H %P%x00%B%x1e",
         "HEAD",
     )
+    found: dict[str, tuple[list[str], bool]] = {}  # commit -> parents, is a render
     for entry in log.split("\x1e"):
         if "\x00" not in entry:
             continue
         commits, body = entry.strip("\n").split("\x00", 1)
         commit, *parents = commits.split()
-        lines = body.splitlines()
-        if any(line.startswith(TRAILER) for line in lines):
-            return commit
-        if not parents and lines and GENERATED.fullmatch(lines[0]):
-            return commit
-    return None
+        lines = body.strip().splitlines()
+        trailers = [line for line in lines if line.startswith(TRAILER)]
+        if trailers:
+            found[commit] = (parents, trailers == lines[-1:])
+        elif not parents and lines and GENERATED.fullmatch(lines[0]):
+            found[commit] = (parents, True)
+    rewritten = False
+    for commit in found:
+        if _tfks_alone(commit, found):
+            return Renders(commit, rewritten)
+        rewritten = True
+    return Renders(None, rewritten)
+
+
+def _tfks_alone(commit: str, found: dict[str, tuple[list[str], bool]]) -> bool:
+    while commit in found:
+        parents, render = found[commit]
+        if not render or len(parents) > 1:
+            return False
+        if not parents:
+            return True
+        commit = parents[0]
+    return False
 
 
 def read_tree(project: Path, commit: str) -> Tree:
@@ -339,6 +371,12 @@ def _keep_real_conflicts(
         else:
             left.append(path)
     return left
+
+
+def take(project: Path, path: PurePosixPath, text: str) -> None:
+    """Resolve a conflict in `path` with `text`."""
+    (project / path).write_bytes(text.encode("utf-8"))
+    _output(project, "add", "--", str(path))
 
 
 def commit_merge(project: Path) -> str:

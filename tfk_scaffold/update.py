@@ -3,13 +3,15 @@
 A three-way merge, as git merges branches:
 
 - base: exactly what tfk wrote last time. In a git project it is the newest
-  render tfk committed in HEAD's history (`history.find_base`): the first commit
-  of `tfk new`, then each update's render. That commit exists for every project
+  render tfk committed in HEAD's history (`history.find_renders`): the first
+  commit of `tfk new`, then each update's render. That commit exists for every project
   tfk ever wrote, including those of the early builds that all called
   themselves 0.1.0 while their templates changed. Without such a commit
-  (`--no-git`, squashed history) the base is re-rendered from the template set
+  (`--no-git`, squashed history) or when the newest was rebased or squashed
+  into a commit of the team's, the base is re-rendered from the template set
   named in `.tfk.toml` (version and hash), if this tfk ships it (`release.py`);
-  otherwise the error names the missing base.
+  otherwise an older render in the history is the base, or the error names
+  the missing base.
 - yours: the project as committed (git) or on disk (no git).
 - tfk: the spec, possibly changed (`--style`, `--task`), rendered with this tfk.
 
@@ -28,6 +30,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import NoReturn
 
 from tfk_scaffold import __version__, history
 from tfk_scaffold.conflicts import resolve
@@ -142,12 +145,19 @@ def plan_update(
     repository = history.is_repository(project)
     if repository:
         _refuse_unfinished_merge(project)
-    commit = history.find_base(project) if repository else None
-    if commit is not None:
-        base = history.read_tree(project, commit)
-        return _plan_git(project, old, new, base, theirs, commit)
+    renders = history.find_renders(project) if repository else None
+    if renders and renders.newest and not renders.rewritten:
+        base = history.read_tree(project, renders.newest)
+        return _plan_git(project, old, new, base, theirs, renders.newest)
+    templates_then = released_templates(record.templates) if record.templates else None
+    if templates_then is None and renders and renders.newest:
+        # The last render was rebased or squashed away and its templates are
+        # not shipped: an older render of tfk's is a safe base (what both
+        # sides changed since then shows as a conflict, never as a revert).
+        base = history.read_tree(project, renders.newest)
+        return _plan_git(project, old, new, base, theirs, renders.newest)
     base = history.Tree(
-        _by_path(build(old, _base_templates(project, record, repository)))
+        _by_path(build(old, templates_then or _no_base(project, record, repository)))
     )
     if repository:  # history squashed: merge from the re-rendered base
         return _plan_git(project, old, new, base, theirs, None)
@@ -183,11 +193,8 @@ def _plan_git(
     return plan
 
 
-def _base_templates(project: Path, record: Record, repository: bool) -> Path:
-    """The templates of the recorded release, when the history holds no base."""
-    found = released_templates(record.templates) if record.templates else None
-    if found is not None:
-        return found
+def _no_base(project: Path, record: Record, repository: bool) -> NoReturn:
+    """Neither the history nor this tfk holds what tfk last rendered."""
     version = record.spec.tfk_version
     made_by = (
         f"tfk {version} (templates {record.templates})"
@@ -381,9 +388,10 @@ def _apply_git(plan: UpdatePlan) -> Outcome:
             f"{name} as tfk last rendered it, in this project's layout\n\n"
             f"{history.TRAILER} {plan.old.tfk_version}",
         )
+    rendered = plan.layout.adapt(plan.theirs)
     theirs = history.commit_tree(
         project,
-        plan.layout.adapt(plan.theirs),
+        rendered,
         base,
         f"{name} as {version} renders it (templates {shipped_hash()})\n\n"
         "The files tfk writes for this project, in its layout; tfk update merges\n"
@@ -393,6 +401,10 @@ def _apply_git(plan: UpdatePlan) -> Outcome:
     head = history.git(project, "rev-parse", "HEAD").stdout.strip()
     message = f"Update {name} to {version} (templates {shipped_hash()})"
     history.merge(project, base, theirs, version, message)
+    if RECORD in history.unmerged(project) and RECORD in rendered.files:
+        # From an older base (the last render was rewritten) the record's
+        # version lines differ on both sides; it is tfk's, as without git.
+        history.take(project, RECORD, rendered.files[RECORD])
     left = history.unmerged(project)
     lines = [
         f"{'conflict' if path in left else GIT_KINDS.get(kind, 'updated')} {path}"
