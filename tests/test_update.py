@@ -264,14 +264,22 @@ def test_without_serve_removes_its_unedited_files_and_keeps_an_edited_one(tmp_pa
     assert "# the team's own case\n" in tests_file.read_text(), result.output
 
 
-def test_an_unknown_part_is_one_clear_error(project):
-    result = runner.invoke(app, ["update", str(project), "--with", "gui"])
+@pytest.mark.parametrize("option", ["--with", "--without"])
+def test_an_unknown_part_is_one_clear_error(project, option):
+    result = runner.invoke(app, ["update", str(project), option, "gui"])
     assert result.exit_code == 1
     assert (
         "unknown part 'gui'; choose one of: "
         "serve, cluster, tune, stream, debug, tflite, tfrecord (or all)"
         in result.output
     )
+
+
+def test_removing_a_part_the_project_lacks_is_an_error_not_up_to_date(project):
+    result = runner.invoke(app, ["update", str(project), "--without", "tune"])
+    assert result.exit_code == 1
+    assert "has no tune part" in result.output
+    assert "up to date" not in result.output
 
 
 def git_commit(project: Path, message: str) -> None:

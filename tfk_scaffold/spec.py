@@ -223,6 +223,13 @@ def parse_parts(text: str) -> tuple[str, ...]:
     return (ALL_PARTS,) if ALL_PARTS in names else tuple(names)
 
 
+def check_part_names(names: Iterable[str]) -> None:
+    """Refuse a name that is not a part (`all` is one)."""
+    for name in names:
+        if name != ALL_PARTS:
+            _check_choice("part", name, PARTS)
+
+
 def is_for(part: str, task: str) -> bool:
     return task in PART_TASKS.get(part, tuple(TASKS))
 

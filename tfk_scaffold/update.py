@@ -47,7 +47,14 @@ from tfk_scaffold.record import (
 )
 from tfk_scaffold.release import released_templates, shipped_hash
 from tfk_scaffold.render import PACKAGE_TOKEN, template_paths
-from tfk_scaffold.spec import ALL_PARTS, PARTS, ProjectSpec, is_for, make_spec
+from tfk_scaffold.spec import (
+    ALL_PARTS,
+    PARTS,
+    ProjectSpec,
+    check_part_names,
+    is_for,
+    make_spec,
+)
 from tfk_scaffold.write import update_in_place
 
 TEMPORARY = re.compile(r"\..+\.tfk-[A-Za-z0-9_]{8}")
@@ -137,6 +144,7 @@ def plan_update(
         raise UserError(f"--with and --without both name {', '.join(both)}")
     if ALL_PARTS in add:
         add = tuple(part for part in PARTS if is_for(part, task or old.task))
+    _check_removable(project, remove, old.parts)
     remove = old.parts if ALL_PARTS in remove else remove
     parts = [part for part in (*old.parts, *add) if part not in remove]
     follows = load_preset(preset, project) if preset else old.preset
@@ -191,6 +199,19 @@ def _plan_git(
             kind = "added" if was is None else "removed" if now is None else "updated"
             plan.changes.append(Change(path, kind, was, now))
     return plan
+
+
+def _check_removable(
+    project: Path, remove: tuple[str, ...], has: tuple[str, ...]
+) -> None:
+    """`--without` names only parts the project has: removing one it lacks
+    is a typo or a wrong project, never "up to date"."""
+    check_part_names(remove)
+    for name in remove:
+        if name != ALL_PARTS and name not in has:
+            raise UserError(
+                f"{project} has no {name} part; its parts: {', '.join(has) or 'none'}"
+            )
 
 
 def _no_base(project: Path, record: Record, repository: bool) -> NoReturn:
