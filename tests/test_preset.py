@@ -133,6 +133,31 @@ def test_an_overlay_cannot_replace_the_record_nor_hold_binary_files(team, tmp_pa
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    "path, contents, message",
+    [
+        (
+            "banner.txt.j2",
+            b"\xff\xfe {{ name }}\n",
+            "template banner.txt.j2 is not UTF-8",
+        ),
+        ("loop.txt.j2", b'{% include "loop.txt.j2" %}\n', "includes or extends itself"),
+        ("config.toml", b"seed = = 1\n", "its config.toml is not valid TOML"),
+        (".git/hooks/pre-commit", b"#!/bin/sh\n", "cannot write into .git"),
+    ],
+)
+def test_a_broken_overlay_file_is_one_line_naming_it_and_writes_nothing(
+    team, tmp_path, path, contents, message
+):
+    file = team / "overlay" / path
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_bytes(contents)
+    result = new(tmp_path / "out", "--preset", str(team / "vision.toml"), "--no-git")
+    assert result.exit_code == 1
+    assert message in result.output and len(result.output.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
 def git(project: Path, *arguments: str) -> str:
     return subprocess.run(
         ["git", *arguments], cwd=project, capture_output=True, text=True, check=True

@@ -171,6 +171,11 @@ def overlay_templates(preset: Preset) -> dict[PurePosixPath, str]:
         if source.is_file() and "__pycache__" not in source.parts:
             name = source.relative_to(preset.overlay).as_posix()
             output = PurePosixPath(name)
+            if ".git" in output.parts:
+                raise UserError(
+                    f"preset {preset.path}: its templates cannot write into .git "
+                    f"({name}); a project's git folder is git's"
+                )
             if output.suffix == ".j2":
                 output = output.with_suffix("")
             if output == PurePosixPath(".tfk.toml"):

@@ -15,6 +15,7 @@ dropped; a template that renders to nothing for a variant writes no file.
 from __future__ import annotations
 
 import contextlib
+import tomllib
 from functools import cache
 from pathlib import Path, PurePosixPath
 
@@ -123,16 +124,18 @@ def render(spec: ProjectSpec, root: Path | None = None) -> list[File]:
         }
         config = files[PurePosixPath("config.toml")]
         variant = f"{spec.style}/{spec.task}"
-        files[config.path] = File(
-            config.path,
-            apply_config(
+        try:
+            configured = apply_config(
                 config.contents,
                 preset,
                 variant,
                 without=[part for part in PARTS if part not in spec.parts],
-            ),
-            config.preset,
-        )
+            )
+        except tomllib.TOMLDecodeError as error:
+            raise UserError(
+                f"preset {preset.path}: its config.toml is not valid TOML: {error}"
+            ) from None
+        files[config.path] = File(config.path, configured, config.preset)
     return [files[path] for path in sorted(files)]
 
 
@@ -159,6 +162,12 @@ def _render(
         except jinja2.TemplateError as error:
             raise TemplateBugError(
                 f"template {name} failed to render: {error}"
+            ) from error
+        except UnicodeDecodeError as error:
+            raise TemplateBugError(f"template {name} is not UTF-8 text") from error
+        except RecursionError as error:
+            raise TemplateBugError(
+                f"template {name} includes or extends itself, endlessly"
             ) from error
         if contents.strip():  # a template with nothing for this variant
             files[path] = contents
