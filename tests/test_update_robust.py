@@ -61,6 +61,13 @@ def test_a_project_of_a_newer_tfk_is_refused_and_nothing_moves(project):
     assert snapshot(project) == before
 
 
+def test_a_project_path_the_file_system_refuses_is_one_error(tmp_path):
+    result = runner.invoke(app, ["update", str(tmp_path / ("a" * 300))])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and "File name too long" in result.output
+    assert len(result.output.splitlines()) == 1
+
+
 def test_a_template_hash_that_is_not_a_hash_is_one_error(project):
     record = project / ".tfk.toml"
     text = record.read_text()

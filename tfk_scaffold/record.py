@@ -40,7 +40,11 @@ class Record:
 def read_record(project: Path) -> Record:
     """`project/.tfk.toml`, validated like `tfk new`'s input: one error if not."""
     record = project / RECORD
-    if not record.is_file():
+    try:
+        found = record.is_file()
+    except OSError as error:  # e.g. a name too long for the file system
+        raise UserError(f"{project} cannot be read: {error.strerror}") from None
+    if not found:
         raise UserError(
             f"{record} not found: {project} was not made by tfk, or its record was "
             "deleted; run tfk update inside a tfk project or pass its path "
