@@ -147,7 +147,9 @@ SHARED_SKIPS = [
     "--deselect",
     "tests/test_commands.py::test_same_seed_gives_the_same_metrics",
 ]
-PART_TESTS = ["tests/test_cluster.py", "tests/test_tune.py", "tests/test_debug.py"]
+CLUSTER_TESTS = ["tests/test_cluster.py"]
+TUNE_AND_DEBUG_TESTS = ["tests/test_tune.py", "tests/test_debug.py"]
+PART_TESTS = CLUSTER_TESTS + TUNE_AND_DEBUG_TESTS
 TFLITE = ["tests/test_tflite.py"]  # beside test_commands: one trained fixture for both
 # test_commands' tests of code every style shares (config, run folders, the
 # CLI's output), which the shared suite runs.

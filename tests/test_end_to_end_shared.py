@@ -1,8 +1,9 @@
 """What every style shares, tested once: a tabular keras project with every
 part runs its whole core suite, slow tests included (kill -9 resume, serving
-under abuse, two devices), apart from `end_to_end.SHARED_SKIPS`; the cluster
-and tune parts' tests are test_end_to_end_parts.py. Modules of their own, so
-that pytest-xdist runs them beside the task modules that train every style."""
+under abuse, two devices), apart from `end_to_end.SHARED_SKIPS`. The cluster
+part's tests are test_end_to_end_cluster.py, the tune and debug parts'
+test_end_to_end_parts.py: modules of their own, so that pytest-xdist runs them
+beside the task modules that train every style."""
 
 import pytest
 from end_to_end import PART_TESTS, SHARED_SKIPS, run_pytest
