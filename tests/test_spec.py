@@ -36,6 +36,8 @@ def test_all_means_every_part_the_task_has():
     )
     with pytest.raises(UserError, match="the stream part is for the tabular task"):
         make_spec("demo", task="sequence", parts=["stream"])
+    with pytest.raises(UserError, match="unknown part 'srve'"):
+        make_spec("demo", parts=["all", "srve"])  # a typo beside `all` is no part
     with pytest.raises(
         UserError, match="for the tabular and sequence tasks, not image"
     ):

@@ -242,10 +242,10 @@ def _parts(names: Iterable[str], task: str) -> tuple[str, ...]:
     """The parts in their documented order, each once; `all`: every part the
     task can have."""
     chosen = set(names)
+    check_part_names(sorted(chosen))
     if ALL_PARTS in chosen:
         chosen = {part for part in PARTS if is_for(part, task)}
     for name in sorted(chosen):
-        _check_choice("part", name, PARTS)
         if not is_for(name, task):
             raise UserError(
                 f"the {name} part is for the {' and '.join(PART_TASKS[name])} "
