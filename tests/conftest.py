@@ -43,12 +43,12 @@ def python() -> str:
 # last and left them running minutes after the rest), so the long ones start
 # at once and the short tool tests fill in around them.
 LONGEST_FIRST = (
-    "test_end_to_end_tabular.py",  # ~600 s
-    "test_end_to_end_shared.py",  # ~480 s
-    "test_end_to_end_image.py",  # ~440 s
-    "test_end_to_end_cluster.py",  # ~400 s
-    "test_end_to_end_sequence.py",  # ~360 s
-    "test_end_to_end_parts.py",  # ~350 s
+    "test_end_to_end_cluster.py",  # ~650 s
+    "test_end_to_end_shared.py",  # ~520 s
+    "test_end_to_end_tabular.py",  # ~460 s
+    "test_end_to_end_image.py",  # ~400 s
+    "test_end_to_end_sequence.py",  # ~340 s
+    "test_end_to_end_parts.py",  # ~230 s
     "test_real_data.py",
     "test_real_images.py",
     "test_real_sequences.py",
