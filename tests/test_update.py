@@ -264,6 +264,20 @@ def test_without_serve_removes_its_unedited_files_and_keeps_an_edited_one(tmp_pa
     assert "# the team's own case\n" in tests_file.read_text(), result.output
 
 
+def test_with_all_adds_every_part_the_task_can_have(tmp_path):
+    spec = make_spec("demo", task="image")
+    new_project(spec, tmp_path, force=False, git=False)
+    project = tmp_path / "demo"
+
+    result = runner.invoke(app, ["update", str(project), "--with", "all"])
+
+    assert result.exit_code == 0, result.output
+    record = (project / ".tfk.toml").read_text()
+    assert 'parts = ["serve", "cluster", "tune", "debug", "tflite"]' in record
+    assert not (project / "src/demo/tfrecord.py").exists()  # not for images
+    assert (project / "src/demo/serve.py").is_file()
+
+
 @pytest.mark.parametrize("option", ["--with", "--without"])
 def test_an_unknown_part_is_one_clear_error(project, option):
     result = runner.invoke(app, ["update", str(project), option, "gui"])

@@ -244,7 +244,7 @@ def _parts(names: Iterable[str], task: str) -> tuple[str, ...]:
     chosen = set(names)
     check_part_names(sorted(chosen))
     if ALL_PARTS in chosen:
-        chosen = {part for part in PARTS if is_for(part, task)}
+        chosen = set(parts_for(task))
     for name in sorted(chosen):
         if not is_for(name, task):
             raise UserError(
@@ -252,6 +252,11 @@ def _parts(names: Iterable[str], task: str) -> tuple[str, ...]:
                 f"task{'s' if len(PART_TASKS[name]) > 1 else ''}, not {task}"
             )
     return tuple(name for name in PARTS if name in chosen)
+
+
+def parts_for(task: str) -> tuple[str, ...]:
+    """Every part the task can have, in the documented order: what `all` means."""
+    return tuple(part for part in PARTS if is_for(part, task))
 
 
 def _check_name(name: str) -> None:

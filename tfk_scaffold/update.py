@@ -49,11 +49,10 @@ from tfk_scaffold.release import released_templates, shipped_hash
 from tfk_scaffold.render import PACKAGE_TOKEN, template_paths
 from tfk_scaffold.spec import (
     ALL_PARTS,
-    PARTS,
     ProjectSpec,
     check_part_names,
-    is_for,
     make_spec,
+    parts_for,
 )
 from tfk_scaffold.write import update_in_place
 
@@ -143,7 +142,7 @@ def plan_update(
     if both:
         raise UserError(f"--with and --without both name {', '.join(both)}")
     if ALL_PARTS in add:
-        add = tuple(part for part in PARTS if is_for(part, task or old.task))
+        add = parts_for(task or old.task)
     _check_removable(project, remove, old.parts)
     remove = old.parts if ALL_PARTS in remove else remove
     parts = [part for part in (*old.parts, *add) if part not in remove]
