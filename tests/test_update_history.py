@@ -15,7 +15,7 @@ import tarfile
 import time
 from collections.abc import Callable
 from difflib import SequenceMatcher
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from conftest import ROOT
@@ -29,7 +29,7 @@ from tfk_scaffold.errors import UserError
 from tfk_scaffold.generate import build, new_project
 from tfk_scaffold.history import Tree, find_renders, read_tree
 from tfk_scaffold.spec import EARLY_PARTS, make_spec
-from tfk_scaffold.update import apply_update, plan_update, recover
+from tfk_scaffold.update import apply_update, check, plan_update, recover, summary
 
 runner = CliRunner()
 # The first commit of this repository where `tfk new` works.
@@ -279,6 +279,20 @@ def test_a_conflict_is_a_merge_in_progress_that_abort_undoes(project, tmp_path):
     after = worktree(project)
     assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_dry_run_and_check_foresee_the_conflict_the_update_then_has(project, tmp_path):
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace("## Resume", "## Resuming a run"))
+    commit_all(project)
+    root = resum(tmp_path)
+    plan = plan_update(project, templates=root)
+    assert plan.conflicts == [PurePosixPath("README.md")]
+    assert "would conflict README.md" in summary(plan, dry_run=True)
+    assert "  would conflict README.md" in check(plan)
+    assert git(project, "status", "--porcelain") == ""
+    assert apply_update(plan).conflicts
+    assert git(project, "diff", "--name-only", "--diff-filter=U") == "README.md\n"
 
 
 def test_a_resolved_and_committed_conflict_is_current_and_markers_block_a_rerun(

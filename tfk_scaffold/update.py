@@ -192,12 +192,29 @@ def _plan_git(
         if theirs.files.get(path, base.files[path]) != base.files[path]:
             plan.kept.append((path, "you deleted it; it stays deleted"))
     before, after = layout.adapt(base), layout.adapt(theirs)
+    yours = None
     for path in sorted(before.files.keys() | after.files.keys()):
         was, now = before.files.get(path), after.files.get(path)
-        if was != now:
-            kind = "added" if was is None else "removed" if now is None else "updated"
-            plan.changes.append(Change(path, kind, was, now))
+        if was == now:
+            continue
+        kind = "added" if was is None else "removed" if now is None else "updated"
+        yours = yours or history.read_tree(project, "HEAD")
+        if _would_conflict(path, yours.files.get(path), was, now):
+            kind = "conflict"
+        plan.changes.append(Change(path, kind, was, now))
     return plan
+
+
+def _would_conflict(
+    path: PurePosixPath, ours: str | None, base: str | None, theirs: str | None
+) -> bool:
+    """Whether git's merge of the template change into the committed file
+    (None: none there) leaves a conflict: what --dry-run and --check foresee."""
+    if ours is None:  # deleted on your side: git keeps it deleted unless tfk edits
+        return base is not None and theirs is not None
+    if theirs is None:  # tfk drops it: a conflict only if you edited it
+        return ours != base
+    return merge_endings(path, ours, base or "", theirs)[1]
 
 
 def _check_removable(
