@@ -199,19 +199,33 @@ def read_tree(project: Path, commit: str) -> Tree:
     return Tree(files, links)
 
 
-def _cat_blobs(project: Path, shas: list[str]) -> dict[str, str]:
+def read_files(
+    project: Path, commit: str, paths: list[PurePosixPath]
+) -> dict[PurePosixPath, str]:
+    """The text of those `paths` that `commit` has, read in one git call."""
+    blobs = _cat_blobs(project, [f"{commit}:{path}" for path in paths])
+    return {
+        path: blobs[f"{commit}:{path}"] for path in paths if f"{commit}:{path}" in blobs
+    }
+
+
+def _cat_blobs(project: Path, names: list[str]) -> dict[str, str]:
+    """Each named object's text (a sha, or commit:path); none for a name
+    that is missing."""
     result = subprocess.run(
         ["git", "cat-file", "--batch"],
         cwd=project,
-        input="".join(f"{sha}\n" for sha in shas).encode(),
+        input="".join(f"{name}\n" for name in names).encode(),
         capture_output=True,
         check=True,
     )
     blobs, data = {}, result.stdout
-    for sha in shas:
+    for name in names:
         header, data = data.split(b"\n", 1)
+        if header.endswith(b" missing"):
+            continue
         size = int(header.split()[2])
-        blobs[sha] = data[:size].decode("utf-8", "replace")
+        blobs[name] = data[:size].decode("utf-8", "replace")
         data = data[size + 1 :]
     return blobs
 

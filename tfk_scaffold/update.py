@@ -192,14 +192,16 @@ def _plan_git(
         if theirs.files.get(path, base.files[path]) != base.files[path]:
             plan.kept.append((path, "you deleted it; it stays deleted"))
     before, after = layout.adapt(base), layout.adapt(theirs)
-    yours = None
-    for path in sorted(before.files.keys() | after.files.keys()):
+    changed = [
+        path
+        for path in sorted(before.files.keys() | after.files.keys())
+        if before.files.get(path) != after.files.get(path)
+    ]
+    yours = history.read_files(project, "HEAD", changed)
+    for path in changed:
         was, now = before.files.get(path), after.files.get(path)
-        if was == now:
-            continue
         kind = "added" if was is None else "removed" if now is None else "updated"
-        yours = yours or history.read_tree(project, "HEAD")
-        if _would_conflict(path, yours.files.get(path), was, now):
+        if _would_conflict(path, yours.get(path), was, now):
             kind = "conflict"
         plan.changes.append(Change(path, kind, was, now))
     return plan
