@@ -60,10 +60,19 @@ PART_FILES = {
 }
 
 
+# What a task has beyond the shared layout: tabular's CSV reader and schema
+# rules, shared by its in-memory reader and the stream part.
+TASK_FILES = {
+    "tabular": {"src/demo/csv_files.py", "src/demo/schema.py"},
+    "sequence": set(),
+    "image": set(),
+}
+
+
 @pytest.mark.parametrize("task", list(TASKS))
-def test_every_style_and_task_writes_the_same_layout(style, task):
+def test_every_style_writes_the_same_layout_for_a_task(style, task):
     paths = {str(file.path) for file in render(make_spec("demo", style, task))}
-    assert paths == SHARED
+    assert paths == SHARED | TASK_FILES[task]
 
 
 @pytest.mark.parametrize("part", list(PARTS))
