@@ -202,11 +202,11 @@ def read_tree(project: Path, commit: str) -> Tree:
 def read_files(
     project: Path, commit: str, paths: list[PurePosixPath]
 ) -> dict[PurePosixPath, str]:
-    """The text of those `paths` that `commit` has, read in one git call."""
-    blobs = _cat_blobs(project, [f"{commit}:{path}" for path in paths])
-    return {
-        path: blobs[f"{commit}:{path}"] for path in paths if f"{commit}:{path}" in blobs
-    }
+    """The text of those `paths` that `commit` has, read in one git call (none
+    for no paths)."""
+    names = {f"{commit}:{path}": path for path in paths}
+    blobs = _cat_blobs(project, list(names)) if names else {}
+    return {names[name]: text for name, text in blobs.items()}
 
 
 def _cat_blobs(project: Path, names: list[str]) -> dict[str, str]:
