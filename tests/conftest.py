@@ -43,15 +43,15 @@ def python() -> str:
 # last and left them running minutes after the rest), so the long ones start
 # at once and the short tool tests fill in around them.
 LONGEST_FIRST = (
-    "test_end_to_end_cluster.py",  # ~650 s
-    "test_end_to_end_shared.py",  # ~520 s
-    "test_end_to_end_tabular.py",  # ~460 s
-    "test_end_to_end_image.py",  # ~400 s
-    "test_end_to_end_sequence.py",  # ~340 s
-    "test_end_to_end_parts.py",  # ~230 s
-    "test_real_data.py",
-    "test_real_images.py",
-    "test_real_sequences.py",
+    "test_end_to_end_cluster.py",  # ~490 s
+    "test_end_to_end_image.py",  # ~360 s
+    "test_real_images.py",  # ~250 s
+    "test_end_to_end_tabular.py",  # ~240 s
+    "test_real_data.py",  # ~190 s
+    "test_end_to_end_sequence.py",  # ~185 s
+    "test_end_to_end_shared.py",  # ~165 s
+    "test_real_sequences.py",  # ~135 s
+    "test_end_to_end_parts.py",  # ~105 s
 )
 
 
