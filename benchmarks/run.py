@@ -464,7 +464,10 @@ def bench_serve(work: Path, plan: Plan) -> dict:
     round. The server is always stopped at the end."""
     tfk, package = tfk_command(), "benchserve"
     subprocess.run(
-        [tfk, "new", package, "--style", "tf", "--no-git", "-o", str(work / "serve")],
+        [
+            *(tfk, "new", package, "--style", "tf", "--with", "serve", "--no-git"),
+            *("-o", str(work / "serve")),
+        ],
         check=True,
         capture_output=True,
     )

@@ -262,7 +262,7 @@ def run_plain(data, config) -> dict:
     validation_data = data.make_dataset("validation", config)
     mean, variance = data.feature_statistics(config)
     # The stream's features are {"numeric": rows}: the same one input, by name.
-    features = keras.Input((info.num_features,), name="numeric")
+    features = keras.Input((len(info.of_kind("numeric")),), name="numeric")
     x = keras.layers.Normalization(mean=mean, variance=variance)(features)
     for units in config.model.hidden_units:
         x = keras.layers.Dense(units, activation="relu")(x)
