@@ -124,7 +124,11 @@ def suites(task: str, style: str) -> list[list[str]]:
     if task == "tabular" and style == "tf":
         return [
             [*fast, "tests/test_style.py", "tests/test_commands.py", *TFLITE, *OWN],
-            ["tests/test_resume.py", "tests/test_distribute.py"],
+            [
+                "tests/test_resume.py",
+                "tests/test_distribute.py",
+                "tests/test_kept_epoch.py",
+            ],
         ]
     if style == "tf":  # and the image or sequence readers, once
         return [
