@@ -142,9 +142,11 @@ def main() -> None:
             results["tune"] = bench_tune(work, plan.tune_trials, tfk_command())
     results["total_s"] = time.perf_counter() - started
     if args.save and args.only and (HERE / "latest.json").is_file():
-        # One part re-measured: keep the others (and their header) as they were.
+        # One part re-measured: keep the others (and their header) as they were;
+        # the part says when and where it was measured.
         previous = json.loads((HERE / "latest.json").read_text())
-        results = {**previous, args.only: results[args.only]}
+        part = {**results[args.only], "machine": results["machine"]}
+        results = {**previous, args.only: part}
     report = render(results)
     print(report)
     if args.save:
@@ -785,14 +787,14 @@ def render(results: dict) -> str:
         "",
     ]
     targets: list[tuple[str, str, bool]] = []
-    if "tool" in results:
-        lines += render_tool(results["tool"], targets)
-    if "train" in results:
-        lines += render_train(results["train"], targets)
-    if "files" in results:
-        lines += render_files(results["files"], targets)
-    if "tune" in results:
-        lines += render_tune(results["tune"], targets)
+    for name, render_part in [
+        ("tool", render_tool),
+        ("train", render_train),
+        ("files", render_files),
+        ("tune", render_tune),
+    ]:
+        if name in results:
+            lines += measured_apart(render_part(results[name], targets), results[name])
     if "serve" in results:
         lines += render_serve(results["serve"], targets)
     else:
@@ -812,6 +814,20 @@ def render(results: dict) -> str:
     ]
     lines += [f"| {t} | {v} | {'yes' if ok else '**no**'} |" for t, v, ok in targets]
     return "\n".join(lines) + "\n"
+
+
+def measured_apart(section: list[str], part: dict) -> list[str]:
+    """A part re-measured alone (--only ... --save) says, under its heading,
+    when and on what: the header above names the last full run."""
+    if "machine" not in part:
+        return section
+    m = part["machine"]
+    when = (
+        f"Measured apart (`--only`), {m['date']}: {m['nproc']} x {m['cpu']}, "
+        f"tensorflow-cpu {m['tensorflow']}; load average at start "
+        f"{m['loadavg_start']:.2f}."
+    )
+    return [*section[:2], when, "", *section[2:]]
 
 
 def render_tool(tool: dict, targets: list) -> list[str]:
