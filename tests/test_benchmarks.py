@@ -110,3 +110,21 @@ def test_every_style_s_train_takes_the_epoch_report_the_worker_times_with(style)
     assert (
         "def train(config: Config, on_epoch: EpochReport" in files["src/demo/train.py"]
     )
+
+
+def test_a_part_measured_alone_says_when_and_on_what_under_its_heading(bench):
+    section = ["### Training loops", "", "| loop | steady samples/s |"]
+    machine = {
+        "date": "2026-12-04 23:28 UTC",
+        "nproc": 2,
+        "cpu": "AMD EPYC",
+        "tensorflow": "2.21.0",
+        "loadavg_start": 0.8,
+    }
+    alone = bench.measured_apart(section, {"machine": machine})
+    assert alone[:2] == section[:2] and alone[-1] == section[-1]
+    assert alone[2] == (
+        "Measured apart (`--only`), 2026-12-04 23:28 UTC: 2 x AMD EPYC, "
+        "tensorflow-cpu 2.21.0; load average at start 0.80."
+    )
+    assert bench.measured_apart(section, {"steady": {}}) == section
