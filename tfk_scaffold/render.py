@@ -112,6 +112,9 @@ def render(spec: ProjectSpec, root: Path | None = None) -> list[File]:
         "all_parts": PARTS,
         "absent_options": _absent(PART_OPTIONS, spec),
         "absent_keys": _absent(PART_KEYS, spec),
+        # Training loops written out in the project (the tf style's, the cluster
+        # part's multi-worker loop) rather than `fit`: they keep checkpoints.
+        "own_loops": spec.style == "tf" or "cluster" in spec.parts,
         "templates_hash": templates_hash(root),
     }
     rendered = _render(_environment(root), template_paths(spec, root), spec, context)
