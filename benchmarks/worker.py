@@ -21,8 +21,11 @@ MODE is one of:
   direct  the exported model's `signatures["serving_default"]` called on one
           instance in a loop, same --warmup and --duration; no HTTP.
   firstpass  the project's first pass over its data file (`sources.load`: read,
-          parse, type, statistics), timed alone.
+          parse, type, statistics), timed alone, with the peak RSS before it.
   pandas  `pandas.read_csv` of --csv, timed alone (the benchmark's own venv).
+  pandasseq  what a user would write instead for a long CSV of sequences (id,
+          step, features, label): pandas.read_csv, sort, group by id, padded
+          into a NumPy [sequences, longest, features] array (the benchmark's venv).
   pandasfit  what a user would write instead: pandas.read_csv -> NumPy ->
           keras.Sequential (Normalization, the configured MLP) -> Model.fit with
           the generated project's epochs and batch size (the benchmark's venv).
@@ -42,6 +45,7 @@ import argparse
 import importlib
 import json
 import os
+import resource
 import sys
 import time
 import warnings
@@ -55,8 +59,9 @@ def main() -> None:
     if args.mode == "client":  # before TensorFlow: a client needs none of it
         Path(args.out).write_text(json.dumps(http_client(args)))
         return
-    if args.mode == "pandas":
-        result = {**pandas_read(args.csv), "wall_s": time.perf_counter() - STARTED}
+    if args.mode in ("pandas", "pandasseq"):
+        read = pandas_read if args.mode == "pandas" else pandas_sequences
+        result = {**read(args.csv), "wall_s": time.perf_counter() - STARTED}
         Path(args.out).write_text(json.dumps(result))
         return
     if args.no_keras:
@@ -81,6 +86,8 @@ def main() -> None:
         )
         data = importlib.import_module(f"{package}.data")
         if args.mode == "firstpass":
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            result["rss_before_mib"] = before / 1024  # KiB on Linux
             started = time.perf_counter()
             examples = data.describe(config).num_examples
             result["first_pass_s"] = time.perf_counter() - started
@@ -109,7 +116,8 @@ def parse_args() -> argparse.Namespace:
         "mode",
         choices=[
             *("style", "plain", "data", "matmul", "client", "direct"),
-            *("firstpass", "pandas", "pandasfit", "writeimages", "imagefit"),
+            *("firstpass", "pandas", "pandasseq", "pandasfit"),
+            *("writeimages", "imagefit"),
         ],
     )
     parser.add_argument("--project", default="")
@@ -541,6 +549,23 @@ def pandas_read(csv: str) -> dict:
 
     started = time.perf_counter()
     frame = pandas.read_csv(csv)
+    took = time.perf_counter() - started
+    return {"read_s": took, "rows": len(frame), "pandas": pandas.__version__}
+
+
+def pandas_sequences(csv: str) -> dict:
+    import numpy as np
+    import pandas
+
+    started = time.perf_counter()
+    frame = pandas.read_csv(csv).sort_values(["id", "step"], kind="stable")
+    features = [name for name in frame.columns if name not in ("id", "step", "label")]
+    groups = frame.groupby("id", sort=False)
+    lengths = groups.size().to_numpy()
+    padded = np.full((len(lengths), lengths.max(), len(features)), np.nan, "float32")
+    padded[groups.ngroup().to_numpy(), groups.cumcount().to_numpy()] = frame[
+        features
+    ].to_numpy("float32")
     took = time.perf_counter() - started
     return {"read_s": took, "rows": len(frame), "pandas": pandas.__version__}
 
