@@ -15,7 +15,7 @@ from tfk_scaffold.errors import UserError
 from tfk_scaffold.generate import build, new_project
 from tfk_scaffold.render import templates_root
 from tfk_scaffold.spec import make_spec
-from tfk_scaffold.update import apply_update, plan_update, summary
+from tfk_scaffold.update import REINSTALL, apply_update, plan_update, summary
 
 runner = CliRunner()
 README_TEMPLATE = "common/README.md.j2"
@@ -69,6 +69,17 @@ def test_a_user_edit_and_a_template_change_in_one_file_merge_cleanly(project, tm
     assert text.endswith("\nOur team's notes.\n")
     assert "<<<<<<<" not in text
     assert lines[-1].startswith("updated ")
+
+
+def test_a_changed_pyproject_says_to_install_the_project_again(project, tmp_path):
+    name = "common/pyproject.toml.j2"
+    root = newer_templates(
+        tmp_path, {name: replaced(name, '"numpy>=1.26"', '"numpy>=2"')}
+    )
+    lines = update(project, root)
+    assert '"numpy>=2"' in (project / "pyproject.toml").read_text()
+    assert lines[-2].startswith("updated ")
+    assert lines[-1] == REINSTALL
 
 
 def test_a_conflicting_edit_keeps_both_sides_between_markers(project, tmp_path):

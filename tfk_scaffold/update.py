@@ -57,6 +57,11 @@ from tfk_scaffold.spec import (
 from tfk_scaffold.write import update_in_place
 
 TEMPORARY = re.compile(r"\..+\.tfk-[A-Za-z0-9_]{8}")
+PYPROJECT = PurePosixPath("pyproject.toml")
+REINSTALL = (
+    "pyproject.toml changed: install the project again for its dependencies, "
+    "pip install -e '.[cpu,test]' (or the extras you use)"
+)
 MARKERS = (re.compile(r"^<<<<<<<( |$)", re.M), re.compile(r"^>>>>>>>( |$)", re.M))
 YOURS, TFK = "yours", "tfk"
 # How `summary` words a change when `--dry-run` only says what would happen.
@@ -401,10 +406,15 @@ def apply_update(plan: UpdatePlan) -> Outcome:
     """Do what `plan` says. Conflicts stay for the user to resolve."""
     if not plan.git:
         update_in_place(plan.project, plan.writes())
-        return Outcome(summary(plan, dry_run=False), bool(plan.conflicts))
-    if not plan.changes:
+        outcome = Outcome(summary(plan, dry_run=False), bool(plan.conflicts))
+    elif not plan.changes:
         return Outcome(summary(plan, dry_run=False), False)
-    return _apply_git(plan)
+    else:
+        outcome = _apply_git(plan)
+    if PYPROJECT in {change.path for change in plan.changes}:
+        # A new dependency is missing until the project is installed again.
+        outcome.lines.append(REINSTALL)
+    return outcome
 
 
 def _apply_git(plan: UpdatePlan) -> Outcome:
