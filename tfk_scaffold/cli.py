@@ -18,6 +18,7 @@ from tfk_scaffold.errors import TfkError
 from tfk_scaffold.spec import (
     DEFAULT_STYLE,
     DEFAULT_TASK,
+    INSTALL,
     PARTS,
     STYLES,
     TASKS,
@@ -174,7 +175,7 @@ def new(
     if report.git_note:
         typer.echo(report.git_note)
     typer.echo(
-        f"\nnext:\n  cd {report.target}\n  pip install -e '.[cpu,test]'\n"
+        f"\nnext:\n  cd {report.target}\n  {INSTALL}\n"
         f"  python -m {spec.package} train\n  pytest"
     )
 

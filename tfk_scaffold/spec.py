@@ -72,6 +72,8 @@ FORMER_CORE = {
     "tflite": (0, 11, 0),
     "tfrecord": (0, 13, 0),
 }
+# What installs a generated project with what its tests need.
+INSTALL = "pip install -e '.[cpu,test]'"
 DEFAULT_STYLE = "hybrid"
 DEFAULT_TASK = "tabular"
 MAX_NAME_LENGTH = 32

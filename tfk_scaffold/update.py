@@ -49,6 +49,7 @@ from tfk_scaffold.release import released_templates, shipped_hash
 from tfk_scaffold.render import PACKAGE_TOKEN, template_paths
 from tfk_scaffold.spec import (
     ALL_PARTS,
+    INSTALL,
     ProjectSpec,
     check_part_names,
     make_spec,
@@ -60,7 +61,7 @@ TEMPORARY = re.compile(r"\..+\.tfk-[A-Za-z0-9_]{8}")
 PYPROJECT = PurePosixPath("pyproject.toml")
 REINSTALL = (
     "pyproject.toml changed: install the project again for its dependencies, "
-    "pip install -e '.[cpu,test]' (or the extras you use)"
+    f"{INSTALL} (or the extras you use)"
 )
 MARKERS = (re.compile(r"^<<<<<<<( |$)", re.M), re.compile(r"^>>>>>>>( |$)", re.M))
 YOURS, TFK = "yours", "tfk"
