@@ -110,11 +110,7 @@ def bench_files(work: Path, rows: int, rounds: int, tfk: str, run_measured) -> d
     for style in STYLES:
         firstpass = [sys.executable, str(WORKER), "firstpass", *project(style)]
         reads[f"{style} first pass"] = [*firstpass, *sets]
-    for round_number in range(READ_ROUNDS):
-        order = list(reads)
-        by = round_number % len(order)
-        for name in order[by:] + order[:by]:
-            measure(name, reads[name])
+    interleaved(reads, measure)
     images = bench_images(work, rows // 100, tfk, measure)
     sequences = bench_sequences(work, 2 * rows, tfk, python, measure)
     return {
@@ -124,6 +120,15 @@ def bench_files(work: Path, rows: int, rounds: int, tfk: str, run_measured) -> d
         "images": images,
         "sequences": sequences,
     }
+
+
+def interleaved(reads: dict[str, list[str]], measure) -> None:
+    """Each read READ_ROUNDS times, in rounds, the order rotated each round."""
+    for round_number in range(READ_ROUNDS):
+        order = list(reads)
+        by = round_number % len(order)
+        for name in order[by:] + order[:by]:
+            measure(name, reads[name])
 
 
 def bench_images(work: Path, count: int, tfk: str, measure) -> dict:
@@ -190,11 +195,7 @@ def bench_sequences(work: Path, steps: int, tfk: str, python: str, measure) -> d
         + ["--project", str(project), "--package", "seqkeras"]
         + [item for override in sets for item in ("--set", override)],
     }
-    for round_number in range(READ_ROUNDS):
-        order = list(reads)
-        by = round_number % len(order)
-        for name in order[by:] + order[:by]:
-            measure(name, reads[name])
+    interleaved(reads, measure)
     return {"steps": steps, "bytes": csv.stat().st_size}
 
 
