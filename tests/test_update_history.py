@@ -418,9 +418,11 @@ def test_a_squashed_history_of_a_known_release_still_merges_with_git(project, tm
 
 def squash_since_root(project: Path) -> None:
     """What a squash merge (GitHub's, `git merge --squash`) leaves: one commit
-    over tfk's first, its message the squashed commits' messages."""
+    over tfk's first, its message the squashed commits' messages, oldest first
+    as GitHub lists them (newest first, commits made in the same second came
+    in either order, and the render's trailer was sometimes the last line)."""
     root = git(project, "rev-list", "--max-parents=0", "HEAD").strip()
-    messages = git(project, "log", "--format=* %B", f"{root}..HEAD")
+    messages = git(project, "log", "--reverse", "--format=* %B", f"{root}..HEAD")
     git(project, "reset", "-q", "--soft", root)
     git(project, "commit", "-q", "-m", f"Team work (#12)\n\n{messages}")
 
