@@ -419,12 +419,22 @@ def test_a_squashed_history_of_a_known_release_still_merges_with_git(project, tm
 def squash_since_root(project: Path) -> None:
     """What a squash merge (GitHub's, `git merge --squash`) leaves: one commit
     over tfk's first, its message the squashed commits' messages, oldest first
-    as GitHub lists them (newest first, commits made in the same second came
-    in either order, and the render's trailer was sometimes the last line)."""
+    as GitHub lists them."""
     root = git(project, "rev-list", "--max-parents=0", "HEAD").strip()
     messages = git(project, "log", "--reverse", "--format=* %B", f"{root}..HEAD")
     git(project, "reset", "-q", "--soft", root)
     git(project, "commit", "-q", "-m", f"Team work (#12)\n\n{messages}")
+
+
+def squash_ending_in_the_render(project: Path) -> None:
+    """A squash whose message ends with the render's, trailer last: what a tool
+    that lists newest first leaves when the render is the oldest commit."""
+    root = git(project, "rev-list", "--max-parents=0", "HEAD").strip()
+    render = find_renders(project).newest
+    others = git(project, "log", "--format=* %B", f"{root}..HEAD", f"^{render}")
+    ours = git(project, "log", "-1", "--format=* %B", render)
+    git(project, "reset", "-q", "--soft", root)
+    git(project, "commit", "-q", "-m", f"Team work (#12)\n\n{others}{ours}")
 
 
 def rebase_onto_root(project: Path) -> None:
@@ -433,7 +443,9 @@ def rebase_onto_root(project: Path) -> None:
     git(project, "rebase", "-q", root)
 
 
-@pytest.mark.parametrize("rewrite", [squash_since_root, rebase_onto_root])
+@pytest.mark.parametrize(
+    "rewrite", [squash_since_root, squash_ending_in_the_render, rebase_onto_root]
+)
 def test_a_rebased_or_squashed_update_is_no_base_and_keeps_team_edits(
     project, tmp_path, rewrite
 ):

@@ -31,6 +31,10 @@ from tfk_scaffold.errors import UserError
 
 GENERATED = re.compile(r"Generate .+ with tfk")  # tfk new's first commit
 TRAILER = "Tfk-Render:"
+RENDERED = re.compile(  # the subject of every render commit since the trailer
+    r".+ as tfk (\S+ renders it \(templates \w+\)"
+    r"|last rendered it, in this project's layout)"
+)
 LINK_MODE = "120000"
 FALLBACK_IDENTITY = ["-c", "user.name=tfk", "-c", "user.email=tfk@localhost"]
 
@@ -141,7 +145,9 @@ def find_renders(project: Path) -> Renders:
     commits, each with one parent, down to `tfk new`'s root commit (or a render
     made without one). A rebase or a squash keeps the trailer in the message of
     a commit that now also holds the team's edits; as a base, it would make the
-    next update revert them, so such a commit is passed over."""
+    next update revert them, so such a commit is passed over. A render's message
+    is its subject, then its trailer as the last line: a squash whose message
+    ends with a render's has the squash's subject."""
     log = _output(
         project,
         "log",
@@ -161,7 +167,8 @@ def find_renders(project: Path) -> Renders:
         lines = body.strip().splitlines()
         trailers = [line for line in lines if line.startswith(TRAILER)]
         if trailers:
-            found[commit] = (parents, trailers == lines[-1:])
+            alone = trailers == lines[-1:] and bool(RENDERED.fullmatch(lines[0]))
+            found[commit] = (parents, alone)
         elif not parents and lines and GENERATED.fullmatch(lines[0]):
             found[commit] = (parents, True)
     rewritten = False
