@@ -1,3 +1,3 @@
 """tfk: bootstrap tested, runnable TensorFlow projects."""
 
-__version__ = "0.26.7"
+__version__ = "0.26.8"
