@@ -1,3 +1,3 @@
 """tfk: bootstrap tested, runnable TensorFlow projects."""
 
-__version__ = "0.26.9"
+__version__ = "0.26.10"
